@@ -1,0 +1,1 @@
+//! Synthetic warehouse generator (being written).
