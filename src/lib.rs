@@ -10,4 +10,5 @@ pub mod features;
 pub mod generate;
 pub mod output;
 pub mod progress;
+pub mod training;
 pub mod warehouse;

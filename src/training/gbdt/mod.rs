@@ -1,0 +1,1 @@
+//! Histogram gradient-boosted trees (being written).
