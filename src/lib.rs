@@ -10,5 +10,6 @@ pub mod features;
 pub mod generate;
 pub mod output;
 pub mod progress;
+pub mod registry;
 pub mod training;
 pub mod warehouse;
