@@ -229,6 +229,15 @@ fn id_width(customers: usize) -> usize {
 
 /// Generates a synthetic warehouse into `out` (created if missing; existing files replaced).
 pub fn generate(cfg: &GenerateConfig, out: &Path) -> Result<GenerateSummary, GenerateError> {
+    run(cfg, out, CHUNK_CUSTOMERS)
+}
+
+/// [`generate`] with chunks of `chunk_customers` customers (tests use small chunks).
+fn run(
+    cfg: &GenerateConfig,
+    out: &Path,
+    chunk_customers: u32,
+) -> Result<GenerateSummary, GenerateError> {
     validate(cfg)?;
     let started = Instant::now();
     let cal = Calendar::new(cfg.start, cfg.months);
@@ -266,7 +275,8 @@ pub fn generate(cfg: &GenerateConfig, out: &Path) -> Result<GenerateSummary, Gen
         )?);
     }
 
-    let n_chunks = customers.div_ceil(CHUNK_CUSTOMERS);
+    let chunk_customers = chunk_customers.max(1);
+    let n_chunks = customers.div_ceil(chunk_customers);
     let bar = crate::progress::bar(u64::from(n_chunks), "customers");
     let chunk_range = |k: u32| k * CHUNK_CUSTOMERS..((k + 1) * CHUNK_CUSTOMERS).min(customers);
 
@@ -357,6 +367,43 @@ mod tests {
             }
         }
         assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+    }
+
+    fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        for sub in [dir.to_path_buf(), dir.join(TRUTH_DIR)] {
+            for e in std::fs::read_dir(&sub).expect("read_dir") {
+                let p = e.expect("entry").path();
+                if p.is_file() && !p.ends_with(SUMMARY_FILE) {
+                    let rel = p.strip_prefix(dir).expect("prefix").to_path_buf();
+                    out.insert(rel, std::fs::read(&p).expect("read"));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn bytes_do_not_depend_on_the_thread_count() {
+        let cfg = GenerateConfig {
+            customers: 700,
+            months: 8,
+            seed: 11,
+            ..GenerateConfig::default()
+        };
+        let mut seen = Vec::new();
+        for threads in [1, 3] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
+            pool.install(|| run(&cfg, dir.path(), 100))
+                .expect("generate");
+            seen.push(files(dir.path()));
+        }
+        assert_eq!(seen[0].len(), 9);
+        assert_eq!(seen[0], seen[1]);
     }
 
     #[test]
