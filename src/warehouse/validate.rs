@@ -1,0 +1,315 @@
+//! Row-level validation: which rows break the contract, and why (the first problem, columns in
+//! schema order), and which rows repeat a primary key.
+//!
+//! Everything here works on whole columns: each check yields a boolean mask (kept only when at
+//! least one row is flagged), masks are combined, and row numbers are materialised only for the
+//! rows that fail. Duplicate keys are found with polars' `is_duplicated`; only the rows whose
+//! key repeats are grouped and compared value by value.
+
+use polars::prelude::*;
+
+use super::parse::Parsed;
+use super::schema::{Check, ColumnSpec, Kind, Table};
+
+/// What is wrong with a row (its first problem).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Problem {
+    /// The file had a value that is not a valid value of the column's kind.
+    Unparseable,
+    /// A non-nullable column is empty.
+    Missing,
+    /// The value parsed but breaks the column's [`Check`].
+    OutOfRange,
+    /// A foreign key whose value is not a key of a used row of this table.
+    Orphan(Table),
+    /// Same primary key as an earlier used row (0-based row `first`), other values differ.
+    Conflict { first: IdxSize },
+}
+
+impl Problem {
+    /// The reason kind counted in [`super::TableReport::reasons`].
+    pub fn label(self) -> &'static str {
+        match self {
+            Problem::Unparseable => "unparseable value",
+            Problem::Missing => "missing required value",
+            Problem::OutOfRange => "out of range",
+            Problem::Orphan(_) => "orphan foreign key",
+            Problem::Conflict { .. } => "conflicting duplicate key",
+        }
+    }
+}
+
+/// Rows flagged in one contract column, one mask per kind of problem (`None`: no row flagged).
+#[derive(Default, Clone)]
+pub(crate) struct ColumnFlags {
+    pub unparseable: Option<BooleanChunked>,
+    pub missing: Option<BooleanChunked>,
+    pub out_of_range: Option<BooleanChunked>,
+    pub orphan: Option<(BooleanChunked, Table)>,
+}
+
+impl ColumnFlags {
+    /// The masks in the order their problems are reported.
+    fn in_order(&self) -> impl Iterator<Item = (&BooleanChunked, Problem)> {
+        [
+            self.unparseable.as_ref().map(|m| (m, Problem::Unparseable)),
+            self.missing.as_ref().map(|m| (m, Problem::Missing)),
+            self.out_of_range.as_ref().map(|m| (m, Problem::OutOfRange)),
+            self.orphan.as_ref().map(|(m, t)| (m, Problem::Orphan(*t))),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+/// A mask with nulls read as false, or `None` when no row is flagged.
+fn flagged(mask: BooleanChunked) -> PolarsResult<Option<BooleanChunked>> {
+    let mask = if mask.null_count() > 0 {
+        mask.fill_null_with_values(false)?
+    } else {
+        mask
+    };
+    Ok(mask.any().then_some(mask))
+}
+
+/// The value-level flags of one column: unparseable, missing required, breaking its check.
+pub(crate) fn value_flags(spec: &ColumnSpec, parsed: &Parsed) -> PolarsResult<ColumnFlags> {
+    let unparseable = flagged(parsed.unparseable())?;
+    let missing = if spec.nullable {
+        None
+    } else {
+        flagged(!&parsed.present)?
+    };
+    let out_of_range = out_of_range(&parsed.series, spec)?;
+    Ok(ColumnFlags {
+        unparseable,
+        missing,
+        out_of_range,
+        orphan: None,
+    })
+}
+
+/// Rows whose (parsed, non-null) value breaks the column's check.
+fn out_of_range(s: &Series, spec: &ColumnSpec) -> PolarsResult<Option<BooleanChunked>> {
+    let outside = |lo: f64, hi: f64| move |v: f64| !(lo..=hi).contains(&v);
+    let mask: BooleanChunked = match (spec.check, spec.kind) {
+        (Check::NonNegative, Kind::Float) => flag_f64(s.f64()?, |v| v < 0.0),
+        (Check::NonNegative, Kind::Int) => s.i64()?.iter().map(|v| v.is_some_and(|v| v < 0)).collect(),
+        (Check::Range(lo, hi), Kind::Float) => flag_f64(s.f64()?, outside(lo, hi)),
+        (Check::Range(lo, hi), Kind::Int) => s
+            .i64()?
+            .iter()
+            .map(|v| v.is_some_and(|v| outside(lo, hi)(v as f64)))
+            .collect(),
+        (Check::OneOf(allowed), Kind::Str) => s
+            .str()?
+            .iter()
+            .map(|v| v.is_some_and(|v| !allowed.contains(&v)))
+            .collect(),
+        // Empty text is null after parsing, so `NonEmpty` is enforced as "not null" for
+        // required columns; `Any` has nothing to check.
+        _ => return Ok(None),
+    };
+    flagged(mask)
+}
+
+fn flag_f64(ca: &Float64Chunked, bad: impl Fn(f64) -> bool) -> BooleanChunked {
+    ca.iter().map(|v| v.is_some_and(&bad)).collect()
+}
+
+/// Rows whose non-null `values` are not among `keys` (the used keys of the referenced table).
+pub(crate) fn orphans(values: &Series, keys: &Series) -> PolarsResult<Option<BooleanChunked>> {
+    let name = values.name().clone();
+    let df = DataFrame::new(values.len(), vec![values.clone().into_column()])?;
+    let out = df
+        .lazy()
+        .select([col(name.clone())
+            .is_not_null()
+            .and(col(name).is_in(lit(keys.clone()), false).not())
+            .alias("orphan")])
+        .collect()?;
+    let mask = out.column("orphan")?.bool()?.clone();
+    flagged(mask)
+}
+
+/// The first problem of every row that has one (columns in schema order, and within a column
+/// unparseable, missing, out of range, orphan), sorted by row; plus the mask of those rows.
+pub(crate) fn first_problems(
+    flags: &[ColumnFlags],
+) -> PolarsResult<(Vec<(IdxSize, usize, Problem)>, Option<BooleanChunked>)> {
+    let mut taken: Option<BooleanChunked> = None;
+    let mut out = Vec::new();
+    for (column, f) in flags.iter().enumerate() {
+        for (mask, problem) in f.in_order() {
+            let new = match &taken {
+                Some(t) => flagged(mask & &!t)?,
+                None => Some(mask.clone()),
+            };
+            let Some(new) = new else { continue };
+            out.extend(true_rows(&new).map(|row| (row, column, problem)));
+            taken = Some(match taken {
+                Some(t) => &t | &new,
+                None => new,
+            });
+        }
+    }
+    out.sort_unstable_by_key(|(row, _, _)| *row);
+    Ok((out, taken))
+}
+
+/// Row numbers where a null-free mask is true.
+pub(crate) fn true_rows(mask: &BooleanChunked) -> impl Iterator<Item = IdxSize> + '_ {
+    mask.iter()
+        .enumerate()
+        .filter_map(|(i, v)| (v == Some(true)).then_some(i as IdxSize))
+}
+
+/// Rows that repeat the primary key of an earlier row (0-based, in file order).
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Duplicates {
+    /// Rows equal in every column to the first row with their key.
+    pub collapsed: Vec<IdxSize>,
+    /// `(row, first)`: rows whose key is that of the earlier row `first`, other values differ.
+    pub conflicts: Vec<(IdxSize, IdxSize)>,
+}
+
+/// Finds repeated primary keys among the rows not in `bad`. The first occurrence of a key (in
+/// file order) wins; a later row is a collapsed duplicate when every column equals that first
+/// row (nulls equal nulls), otherwise a conflict.
+pub(crate) fn duplicates(
+    frame: &DataFrame,
+    key: &[&str],
+    bad: Option<&BooleanChunked>,
+) -> PolarsResult<Duplicates> {
+    // Candidate rows, as original row numbers (None: every row).
+    let candidates: Option<Vec<IdxSize>> = bad.map(|b| true_rows(&!b).collect());
+    let keys = frame.select(key.iter().copied())?;
+    let keys = match &candidates {
+        Some(c) => keys.take(&IdxCa::from_vec("".into(), c.clone()))?,
+        None => keys,
+    };
+    if keys.height() < 2 {
+        return Ok(Duplicates::default());
+    }
+    let dup = keys.is_duplicated()?;
+    if !dup.any() {
+        return Ok(Duplicates::default());
+    }
+    // Original row numbers of the rows whose key repeats, in file order.
+    let rows: Vec<IdxSize> = true_rows(&dup)
+        .map(|i| match &candidates {
+            Some(c) => c[i as usize],
+            None => i,
+        })
+        .collect();
+    let sub = frame.take(&IdxCa::from_vec("".into(), rows.clone()))?;
+
+    // For each row of `sub`, the position in `sub` of the first row with its key.
+    let mut first_of: Vec<IdxSize> = (0..sub.height() as IdxSize).collect();
+    let gb = sub.group_by_stable(key.iter().copied())?;
+    for g in gb.get_groups().iter() {
+        match g {
+            GroupsIndicator::Idx((first, members)) => {
+                for &m in members.iter() {
+                    first_of[m as usize] = first;
+                }
+            },
+            GroupsIndicator::Slice([first, len]) => {
+                for m in first..first + len {
+                    first_of[m as usize] = first;
+                }
+            },
+        }
+    }
+    let firsts = sub.take(&IdxCa::from_vec("".into(), first_of.clone()))?;
+    let mut same = BooleanChunked::full("".into(), true, sub.height());
+    for (a, b) in sub.columns().iter().zip(firsts.columns()) {
+        let eq = a
+            .as_materialized_series()
+            .equal_missing(b.as_materialized_series())?;
+        same = &same & &eq.fill_null_with_values(false)?;
+    }
+
+    let mut out = Duplicates::default();
+    for (i, (&first, eq)) in first_of.iter().zip(same.iter()).enumerate() {
+        if first as usize == i {
+            continue;
+        }
+        if eq == Some(true) {
+            out.collapsed.push(rows[i]);
+        } else {
+            out.conflicts.push((rows[i], rows[first as usize]));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> DataFrame {
+        df!(
+            "id" => ["a", "b", "a", "c", "a", "b"],
+            "v" => [Some(1.0), None, Some(1.0), Some(3.0), Some(2.0), None],
+        )
+        .expect("frame")
+    }
+
+    #[test]
+    fn first_occurrence_wins_copies_collapse_and_conflicts_point_at_it() {
+        let d = duplicates(&frame(), &["id"], None).expect("dups");
+        assert_eq!(
+            d,
+            Duplicates {
+                collapsed: vec![2, 5],
+                conflicts: vec![(4, 0)],
+            }
+        );
+    }
+
+    #[test]
+    fn bad_rows_take_no_part_in_key_matching() {
+        // Row 0 is bad: the first valid "a" is row 2, so row 4 conflicts with row 2.
+        let bad = BooleanChunked::new("".into(), [true, false, false, false, false, false]);
+        let d = duplicates(&frame(), &["id"], Some(&bad)).expect("dups");
+        assert_eq!(
+            d,
+            Duplicates {
+                collapsed: vec![5],
+                conflicts: vec![(4, 2)],
+            }
+        );
+    }
+
+    #[test]
+    fn first_problem_follows_schema_order() {
+        let m = |v: [bool; 3]| Some(BooleanChunked::new("".into(), v));
+        let flags = vec![
+            ColumnFlags {
+                missing: m([false, true, false]),
+                ..Default::default()
+            },
+            ColumnFlags {
+                unparseable: m([true, true, false]),
+                ..Default::default()
+            },
+        ];
+        let (problems, bad) = first_problems(&flags).expect("problems");
+        assert_eq!(
+            problems,
+            vec![(0, 1, Problem::Unparseable), (1, 0, Problem::Missing)]
+        );
+        let bad: Vec<_> = bad.expect("some bad").iter().collect();
+        assert_eq!(bad, [Some(true), Some(true), Some(false)]);
+    }
+
+    #[test]
+    fn orphans_ignore_nulls() {
+        let values = Series::new("fk".into(), [Some("x"), None, Some("z")]);
+        let keys = Series::new("k".into(), ["x", "y"]);
+        let m = orphans(&values, &keys).expect("ok").expect("one orphan");
+        let got: Vec<_> = m.iter().collect();
+        assert_eq!(got, [Some(false), Some(false), Some(true)]);
+    }
+}
