@@ -18,9 +18,24 @@ use polars::prelude::{DataFrame, DataType, ParquetReader, SerReader, TimeUnit};
 // ---------------------------------------------------------------------------------------------
 // Reading helpers
 
+/// A fresh directory for one run under cargo's scratch space. Directories that earlier test
+/// processes left behind (the shared run is never dropped) are removed after an hour.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("generate-{name}-{}", std::process::id()));
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    if let Ok(entries) = fs::read_dir(root) {
+        for e in entries.flatten() {
+            let stale = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 3600);
+            if stale && e.file_name().to_string_lossy().starts_with("generate-") {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let dir = root.join(format!("generate-{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     dir
 }
@@ -874,4 +889,40 @@ fn timing() {
     };
     let s = generate(&cfg, &dir).expect("generate");
     println!("{}", serde_json::to_string_pretty(&s).expect("json"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loader accepts every row
+
+#[test]
+fn the_generated_warehouse_loads_with_nothing_quarantined() {
+    let run = shared();
+    let csv_dir = scratch("load-csv");
+    let csv = generate(
+        &GenerateConfig {
+            customers: 400,
+            months: 12,
+            seed: 3,
+            format: FileFormat::Csv,
+            ..GenerateConfig::default()
+        },
+        &csv_dir,
+    )
+    .expect("generate csv");
+    for (dir, summary) in [(&run.dir, &run.summary), (&csv_dir, &csv)] {
+        let (wh, report) =
+            churn::warehouse::load(dir).unwrap_or_else(|e| panic!("load {}: {e}", dir.display()));
+        for t in &report.tables {
+            assert_eq!(t.rows_quarantined, 0, "{}: {:?}", t.table, t.reasons);
+            assert_eq!(t.duplicates_collapsed, 0, "{}", t.table);
+            assert_eq!(
+                t.rows_used,
+                summary.rows[t.table.file_stem()],
+                "{}",
+                t.table
+            );
+        }
+        assert_eq!(wh.observed_until(), Some(summary.observed_until));
+    }
+    let _ = fs::remove_dir_all(csv_dir);
 }

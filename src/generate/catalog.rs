@@ -199,6 +199,7 @@ pub struct Product {
     pub per_seat: bool,
 }
 
+#[allow(clippy::too_many_arguments)]
 const fn p(
     id: &'static str,
     name: &'static str,

@@ -202,6 +202,15 @@ pub struct Customer {
     pub discount_until: Option<i32>,
 }
 
+/// `yes` when `cond` holds, else `no`.
+fn either(cond: bool, yes: f64, no: f64) -> f64 {
+    if cond {
+        yes
+    } else {
+        no
+    }
+}
+
 /// Share of `customers` that sign up during the window (≈1.5% of the base a month).
 pub fn new_customer_share(months: u32) -> f64 {
     let added = 0.015 * f64::from(months);
@@ -518,100 +527,20 @@ impl Customer {
                 continue;
             }
             let base = match p {
-                _ if p == plan => {
-                    if bb {
-                        2.0
-                    } else {
-                        0.3
-                    }
-                }
-                BB_100 if !self.segment.is_business() => {
-                    if mobile {
-                        2.0
-                    } else {
-                        0.0
-                    }
-                }
-                BB_100 => {
-                    if mobile {
-                        0.5
-                    } else {
-                        0.0
-                    }
-                }
-                BB_BIZ => {
-                    if mobile {
-                        1.5
-                    } else {
-                        0.0
-                    }
-                }
-                TV_BASIC => {
-                    if bb {
-                        3.0
-                    } else {
-                        0.2
-                    }
-                }
-                CLD_DRIVE => {
-                    if mobile {
-                        0.8
-                    } else {
-                        0.2
-                    }
-                }
-                SEC_HOME => {
-                    if bb {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                }
+                _ if p == plan => either(bb, 2.0, 0.3),
+                BB_100 if !self.segment.is_business() => either(mobile, 2.0, 0.0),
+                BB_100 => either(mobile, 0.5, 0.0),
+                BB_BIZ => either(mobile, 1.5, 0.0),
+                TV_BASIC => either(bb, 3.0, 0.2),
+                CLD_DRIVE => either(mobile, 0.8, 0.2),
+                SEC_HOME => either(bb, 1.0, 0.0),
                 SEC_VPN => 0.4,
-                IOT_HOME => {
-                    if bb && tv {
-                        1.2
-                    } else if bb {
-                        0.3
-                    } else {
-                        0.0
-                    }
-                }
-                SEC_END => {
-                    if mobile {
-                        3.0
-                    } else {
-                        0.5
-                    }
-                }
-                CLD_WORK => {
-                    if mobile {
-                        2.0
-                    } else {
-                        0.5
-                    }
-                }
-                CLD_BACKUP => {
-                    if self.holds(CLD_WORK) {
-                        2.5
-                    } else {
-                        0.4
-                    }
-                }
-                IOT_TRACK | IOT_FLEET => {
-                    if mobile {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                }
-                SEC_FW => {
-                    if self.holds(BB_BIZ) {
-                        1.5
-                    } else {
-                        0.0
-                    }
-                }
+                IOT_HOME => either(bb, either(tv, 1.2, 0.3), 0.0),
+                SEC_END => either(mobile, 3.0, 0.5),
+                CLD_WORK => either(mobile, 2.0, 0.5),
+                CLD_BACKUP => either(self.holds(CLD_WORK), 2.5, 0.4),
+                IOT_TRACK | IOT_FLEET => either(mobile, 1.0, 0.0),
+                SEC_FW => either(self.holds(BB_BIZ), 1.5, 0.0),
                 _ => 0.0,
             };
             *weight = base * self.taste[prod.category.index()];

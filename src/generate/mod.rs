@@ -222,6 +222,9 @@ fn frames(rows: &ChunkRows, ids: &IdFormat) -> Result<Vec<DataFrame>, GenerateEr
         .collect()
 }
 
+/// A chunk converted to frames (in [`STREAMS`] order) and its number of churned customers.
+type Converted = Result<(Vec<DataFrame>, usize), GenerateError>;
+
 /// Number of digits of customer numbers: at least 7, more for very large runs.
 fn id_width(customers: usize) -> usize {
     customers.to_string().len().max(7)
@@ -280,16 +283,16 @@ fn run(
     let bar = crate::progress::bar(u64::from(n_chunks), "customers");
     let chunk_range = |k: u32| k * CHUNK_CUSTOMERS..((k + 1) * CHUNK_CUSTOMERS).min(customers);
 
+    // Simulation and the conversion to typed columns run on the rayon workers; one writer
+    // thread encodes and appends the chunks in order.
     let written = std::thread::scope(|scope| {
-        let (tx, rx) = sync_channel::<ChunkRows>(1);
-        let ids = &ids;
+        let (tx, rx) = sync_channel::<Converted>(1);
         let bar = &bar;
         let writer = scope.spawn(move || -> Result<(Vec<Sink>, usize), GenerateError> {
             let mut churned = 0;
-            for rows in rx {
-                churned += rows.customers.churn.iter().filter(|c| c.is_some()).count();
-                let dfs = frames(&rows, ids)?;
-                drop(rows);
+            for chunk in rx {
+                let (dfs, chunk_churned) = chunk?;
+                churned += chunk_churned;
                 for (sink, df) in sinks.iter_mut().zip(&dfs) {
                     sink.write(df)?;
                 }
@@ -299,13 +302,17 @@ fn run(
         });
         'windows: for w0 in (0..n_chunks).step_by(WINDOW_CHUNKS as usize) {
             let w1 = (w0 + WINDOW_CHUNKS).min(n_chunks);
-            let done: Vec<ChunkRows> = (w0..w1)
+            let done: Vec<Converted> = (w0..w1)
                 .into_par_iter()
-                .map(|k| simulate_chunk(&world, chunk_range(k)))
+                .map(|k| {
+                    let rows = simulate_chunk(&world, chunk_range(k));
+                    let churned = rows.customers.churn.iter().filter(|c| c.is_some()).count();
+                    frames(&rows, &ids).map(|dfs| (dfs, churned))
+                })
                 .collect();
             tracing::debug!(first_chunk = w0, chunks = w1 - w0, "Simulated window");
-            for rows in done {
-                if tx.send(rows).is_err() {
+            for chunk in done {
+                if tx.send(chunk).is_err() {
                     break 'windows;
                 }
             }

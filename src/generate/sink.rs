@@ -47,7 +47,7 @@ impl Write for SharedFile {
 }
 
 enum Encoder {
-    Parquet(ParquetBatched<SharedFile>),
+    Parquet(Box<ParquetBatched<SharedFile>>),
     Csv(CsvBatched<SharedFile>),
 }
 
@@ -85,11 +85,11 @@ impl Sink {
             source,
         };
         let encoder = match format {
-            FileFormat::Parquet => Encoder::Parquet(
+            FileFormat::Parquet => Encoder::Parquet(Box::new(
                 ParquetWriter::new(file.clone())
                     .batched(schema)
                     .map_err(polars_err)?,
-            ),
+            )),
             FileFormat::Csv => Encoder::Csv(
                 CsvWriter::new(file.clone())
                     .include_header(true)
