@@ -3,7 +3,7 @@
 //! the cumulative gains curve. Ties between equal scores are resolved in expectation (as if
 //! broken at random), never by row order.
 
-use rand::{Rng, SeedableRng};
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -64,30 +64,33 @@ pub(crate) fn expected_top_sums(
     out
 }
 
-/// Area under the ROC curve over a ranking, each row counted `weights[i]` times (1 if `None`).
-/// Trapezoids over tie groups give ties half credit (the Mann–Whitney statistic).
-fn auc_over_order(
-    order: &[usize],
-    groups: &[(usize, usize)],
-    labels: &[f64],
-    weights: Option<&[u32]>,
-) -> f64 {
-    let weight = |i: usize| weights.map_or(1.0, |w| f64::from(w[i]));
-    let (mut tp, mut fp, mut area) = (0.0, 0.0, 0.0);
+/// Area under the ROC curve over a ranking given by position: `churner[k]` says whether the
+/// k-th ranked row churned, `groups` are its tie groups, and the row at position k counts
+/// `weights[k]` times (1 if `None`). Trapezoids over tie groups give ties half credit (the
+/// Mann–Whitney statistic).
+fn auc_ranked(groups: &[(usize, usize)], churner: &[bool], weights: Option<&[u32]>) -> f64 {
+    let (mut tp, mut fp, mut area) = (0u64, 0u64, 0u64);
     for &(start, end) in groups {
-        let (mut dtp, mut dfp) = (0.0, 0.0);
-        for &i in &order[start..end] {
-            if labels[i] == 1.0 {
-                dtp += weight(i);
+        let (mut dtp, mut dfp) = (0u64, 0u64);
+        for k in start..end {
+            let w = weights.map_or(1, |w| u64::from(w[k]));
+            if churner[k] {
+                dtp += w;
             } else {
-                dfp += weight(i);
+                dfp += w;
             }
         }
-        area += dfp * (tp + tp + dtp) / 2.0;
+        // Twice the trapezoid, kept in integers: dfp · (tp + tp + dtp).
+        area += dfp * (2 * tp + dtp);
         tp += dtp;
         fp += dfp;
     }
-    area / (tp * fp)
+    area as f64 / 2.0 / (tp as f64 * fp as f64)
+}
+
+/// Whether each row, in descending score order, churned.
+fn ranked_churners(order: &[usize], labels: &[f64]) -> Vec<bool> {
+    order.iter().map(|&i| labels[i] == 1.0).collect()
 }
 
 /// ROC AUC: the probability that a random churner scores above a random stayer, ties counting
@@ -96,7 +99,7 @@ pub fn roc_auc(scores: &[f64], labels: &[f64]) -> Result<f64, EvalError> {
     check_inputs(scores, labels)?.need_both("ROC AUC")?;
     let order = descending_order(scores);
     let groups = tie_groups(&order, scores);
-    Ok(auc_over_order(&order, &groups, labels, None))
+    Ok(auc_ranked(&groups, &ranked_churners(&order, labels), None))
 }
 
 /// Average precision as sklearn's `average_precision_score` defines it:
@@ -169,19 +172,25 @@ pub fn bootstrap_auc_ci(
     }
     let order = descending_order(scores);
     let groups = tie_groups(&order, scores);
-    let (pos, neg): (Vec<usize>, Vec<usize>) = (0..scores.len()).partition(|&i| labels[i] == 1.0);
+    let churner = ranked_churners(&order, labels);
+    // Positions (in ranked order) of churners and of stayers: resampling positions keeps the
+    // AUC walk sequential in memory.
+    let (pos, neg): (Vec<usize>, Vec<usize>) = (0..churner.len()).partition(|&k| churner[k]);
     let mut aucs: Vec<f64> = (0..n_resamples)
         .into_par_iter()
         .map(|r| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             rng.set_stream(r as u64);
-            let mut weights = vec![0u32; scores.len()];
+            let mut weights = vec![0u32; churner.len()];
             for class in [&pos, &neg] {
+                let len = class.len() as u128;
                 for _ in 0..class.len() {
-                    weights[class[rng.random_range(0..class.len())]] += 1;
+                    // Multiply-shift maps a uniform u64 onto 0..len (bias ≤ len / 2⁶⁴).
+                    let pick = ((u128::from(rng.next_u64()) * len) >> 64) as usize;
+                    weights[class[pick]] += 1;
                 }
             }
-            auc_over_order(&order, &groups, labels, Some(&weights))
+            auc_ranked(&groups, &churner, Some(&weights))
         })
         .collect();
     aucs.sort_by(f64::total_cmp);
