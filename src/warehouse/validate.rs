@@ -89,18 +89,21 @@ pub(crate) fn value_flags(spec: &ColumnSpec, parsed: &Parsed) -> PolarsResult<Co
     })
 }
 
-/// Rows whose (parsed, non-null) value breaks the column's check.
+/// Rows whose (parsed, non-null) value breaks the column's check. Comparisons are polars'
+/// vectorised kernels (a null compares as null, read as "not flagged").
 fn out_of_range(s: &Series, spec: &ColumnSpec) -> PolarsResult<Option<BooleanChunked>> {
-    let outside = |lo: f64, hi: f64| move |v: f64| !(lo..=hi).contains(&v);
     let mask: BooleanChunked = match (spec.check, spec.kind) {
-        (Check::NonNegative, Kind::Float) => flag_f64(s.f64()?, |v| v < 0.0),
-        (Check::NonNegative, Kind::Int) => s.i64()?.iter().map(|v| v.is_some_and(|v| v < 0)).collect(),
-        (Check::Range(lo, hi), Kind::Float) => flag_f64(s.f64()?, outside(lo, hi)),
-        (Check::Range(lo, hi), Kind::Int) => s
-            .i64()?
-            .iter()
-            .map(|v| v.is_some_and(|v| outside(lo, hi)(v as f64)))
-            .collect(),
+        (Check::NonNegative, Kind::Float) => s.f64()?.lt(0.0),
+        (Check::NonNegative, Kind::Int) => s.i64()?.lt(0),
+        (Check::Range(lo, hi), Kind::Float) => {
+            let ca = s.f64()?;
+            &ca.lt(lo) | &ca.gt(hi)
+        },
+        (Check::Range(lo, hi), Kind::Int) => {
+            // For a whole number v: v < lo ⇔ v < ⌈lo⌉ and v > hi ⇔ v > ⌊hi⌋.
+            let ca = s.i64()?;
+            &ca.lt(lo.ceil() as i64) | &ca.gt(hi.floor() as i64)
+        },
         (Check::OneOf(allowed), Kind::Str) => s
             .str()?
             .iter()
@@ -111,10 +114,6 @@ fn out_of_range(s: &Series, spec: &ColumnSpec) -> PolarsResult<Option<BooleanChu
         _ => return Ok(None),
     };
     flagged(mask)
-}
-
-fn flag_f64(ca: &Float64Chunked, bad: impl Fn(f64) -> bool) -> BooleanChunked {
-    ca.iter().map(|v| v.is_some_and(&bad)).collect()
 }
 
 /// Rows whose non-null `values` are not among `keys` (the used keys of the referenced table).
@@ -213,12 +212,12 @@ pub(crate) fn duplicates(
                 for &m in members.iter() {
                     first_of[m as usize] = first;
                 }
-            },
+            }
             GroupsIndicator::Slice([first, len]) => {
                 for m in first..first + len {
                     first_of[m as usize] = first;
                 }
-            },
+            }
         }
     }
     let firsts = sub.take(&IdxCa::from_vec("".into(), first_of.clone()))?;
