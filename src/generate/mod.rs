@@ -55,7 +55,7 @@ pub const EFFECT_TRUTH: &str = "campaign_effect";
 pub const SUMMARY_FILE: &str = "generate_summary.json";
 
 /// What to generate.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GenerateConfig {
     /// Rows of `dim_customer` (the base at the start plus sign-ups during the window).
     pub customers: usize,
