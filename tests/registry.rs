@@ -664,7 +664,18 @@ fn run_lock_excludes_a_second_holder_until_dropped() {
     drop(reg.lock("train").expect("another name"));
 
     drop(guard);
+    let lock_file = reg.dir().join(".retrain.lock");
+    assert_eq!(
+        fs::read(&lock_file).expect("read").len(),
+        0,
+        "holder forgotten on drop"
+    );
     let again = reg.lock("retrain").expect("free after drop");
+    let text = fs::read_to_string(&lock_file).expect("read");
+    assert!(
+        text.contains(&format!("\"pid\":{}", std::process::id())),
+        "{text}"
+    );
     drop(again);
 
     let err = reg.lock("../etc").expect_err("bad name");

@@ -59,6 +59,15 @@ impl LockGuard {
     }
 }
 
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        // Forget the holder before the OS lock goes with the file, so a later failed attempt
+        // never names a process that no longer holds it (best effort: a crash skips this, and
+        // the next holder overwrites the details).
+        let _ = self._file.set_len(0);
+    }
+}
+
 fn open_lock_file(path: &Path) -> Result<File, RegistryError> {
     // No truncate: the file may hold the current holder's details, which must survive a
     // failed attempt to take the lock.

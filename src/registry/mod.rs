@@ -214,6 +214,8 @@ impl Registry {
     /// Stores `artifact` as a new immutable version and returns its manifest. The version id is
     /// `v<next sequence>-<UTC time>`; numbering is serialised across processes by the registry's
     /// write lock, and a rename onto an existing version is retried with the next number.
+    /// Should the history append fail after the version is in place, the error is returned but
+    /// the version stays registered (its history line is recovered by the next write).
     pub fn register(
         &self,
         artifact: &[u8],
@@ -246,9 +248,10 @@ impl Registry {
         let staging = self.new_staging_dir()?;
         let result = self.stage_and_commit(&staging, artifact, new, fault);
         if let Err(e) = &result {
-            // A simulated crash leaves its debris, like a real one; a real error cleans up.
-            let committed_or_simulated = matches!(e, RegistryError::SimulatedCrash { .. });
-            if !committed_or_simulated && staging.exists() {
+            // A simulated crash leaves its debris, like a real one; a real error cleans up
+            // (after the rename the staging directory no longer exists).
+            let simulated = matches!(e, RegistryError::SimulatedCrash { .. });
+            if !simulated && staging.exists() {
                 let _ = fs::remove_dir_all(&staging);
             }
         }
