@@ -283,7 +283,7 @@ fn a_crash_at_any_registration_step_leaves_no_half_version() {
 
         // The crash left its staging directory behind, and nothing else changed.
         assert_eq!(staging_leftovers(reg.dir()), 1, "{fault:?}");
-        assert_eq!(versions(&reg), [v1.clone()], "{fault:?}");
+        assert_eq!(versions(&reg), std::slice::from_ref(&v1), "{fault:?}");
         assert_eq!(reg.aliases().expect("aliases"), aliases_before, "{fault:?}");
         assert_eq!(reg.history().expect("history"), history_before, "{fault:?}");
         assert!(reg.resolve("v2").is_err(), "{fault:?}");
