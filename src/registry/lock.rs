@@ -81,8 +81,6 @@ fn open_lock_file(path: &Path) -> Result<File, RegistryError> {
 }
 
 /// Takes the named lock at `path` or fails at once with [`RegistryError::Locked`].
-// `File::try_lock` is stable since Rust 1.89; Cargo.toml still says `rust-version = "1.85"`.
-#[allow(clippy::incompatible_msrv)]
 pub(crate) fn try_acquire(name: &str, path: &Path) -> Result<LockGuard, RegistryError> {
     let mut file = open_lock_file(path)?;
     match file.try_lock() {
@@ -137,8 +135,6 @@ pub(crate) struct InternalLock {
     _file: File,
 }
 
-// `File::lock` is stable since Rust 1.89 (see `try_acquire`).
-#[allow(clippy::incompatible_msrv)]
 pub(crate) fn acquire_blocking(path: &Path) -> Result<InternalLock, RegistryError> {
     let file = open_lock_file(path)?;
     file.lock().map_err(io("lock", path))?;
