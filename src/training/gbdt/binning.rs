@@ -139,7 +139,11 @@ pub(crate) fn fit_mappers(
         .par_iter()
         .map(|col| {
             let values: Vec<f64> = match &sample {
-                Some(idx) => idx.iter().map(|&r| col[r]).filter(|v| !v.is_nan()).collect(),
+                Some(idx) => idx
+                    .iter()
+                    .map(|&r| col[r])
+                    .filter(|v| !v.is_nan())
+                    .collect(),
                 None => col.iter().copied().filter(|v| !v.is_nan()).collect(),
             };
             BinMapper::fit(values, max_bin)
@@ -229,7 +233,10 @@ mod tests {
         for v in values {
             counts[m.bin(v) as usize] += 1;
         }
-        assert!(counts.iter().all(|&c| (90..=110).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (90..=110).contains(&c)),
+            "{counts:?}"
+        );
     }
 
     #[test]

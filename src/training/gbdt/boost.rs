@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::binning::{fit_mappers, BinMapper, BinnedData};
 use super::error::{DataSet, GbdtError};
-use super::grow::{GrowRules, GrownTree, Grower};
+use super::grow::{GrowRules, Grower, GrownTree};
 use super::histogram::Grad;
 use super::matrix::Dataset;
 use super::metrics::{mean_log_loss, row_log_loss};
@@ -132,8 +132,7 @@ fn fit_checked(
     timings.binning = start.elapsed().as_secs_f64();
 
     // Objective weights: sample weight × scale_pos_weight for positives (None = all 1).
-    let weights: Option<Vec<f64>> = if train.weights.is_some() || params.scale_pos_weight != 1.0
-    {
+    let weights: Option<Vec<f64>> = if train.weights.is_some() || params.scale_pos_weight != 1.0 {
         Some(
             (0..n)
                 .map(|r| {
@@ -167,8 +166,7 @@ fn fit_checked(
     };
     let mut grower = Grower::new(rules, mappers.iter().map(BinMapper::n_bins).collect(), n);
     let all_features: Vec<usize> = (0..nf).collect();
-    let n_sampled_features =
-        ((params.feature_fraction * nf as f64).round() as usize).clamp(1, nf);
+    let n_sampled_features = ((params.feature_fraction * nf as f64).round() as usize).clamp(1, nf);
     let mut bag: Vec<u32> = Vec::new();
 
     let mut trees: Vec<Tree> = Vec::with_capacity(params.n_estimators);
@@ -212,16 +210,13 @@ fn fit_checked(
         let lr = params.learning_rate;
         if bagged {
             // Out-of-bag rows are not in the leaf ranges: route every row through the tree.
-            scores
-                .par_chunks_mut(4096)
-                .enumerate()
-                .for_each(|(c, s)| {
-                    for (k, s) in s.iter_mut().enumerate() {
-                        let r = c * 4096 + k;
-                        let codes = &data.rows[r * nf..(r + 1) * nf];
-                        *s += lr * grown.nodes[grown.leaf_of(codes)].value;
-                    }
-                });
+            scores.par_chunks_mut(4096).enumerate().for_each(|(c, s)| {
+                for (k, s) in s.iter_mut().enumerate() {
+                    let r = c * 4096 + k;
+                    let codes = &data.rows[r * nf..(r + 1) * nf];
+                    *s += lr * grown.nodes[grown.leaf_of(codes)].value;
+                }
+            });
         } else {
             let idx = grower.indices();
             for &(node, begin, end) in &grown.leaves {
@@ -234,7 +229,7 @@ fn fit_checked(
         let tree = to_tree(&grown, &mappers, lr);
         let valid_loss = match (valid, valid_scores.as_mut()) {
             (Some(v), Some(vs)) => {
-                FlatForest::new(std::slice::from_ref(&tree)).accumulate(v.x.columns(), vs);
+                FlatForest::new(std::slice::from_ref(&tree), nf).accumulate(v.x.columns(), vs);
                 Some(mean_log_loss(vs, v.y, v.weights))
             }
             _ => None,
@@ -309,7 +304,11 @@ fn gradients(scores: &[f64], y: &[f64], w: Option<&[f64]>, gh: &mut [[Grad; 2]])
                 let s = scores[r];
                 let wr = w.map_or(1.0, |w| w[r]);
                 let e = (-s.abs()).exp();
-                let p = if s >= 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+                let p = if s >= 0.0 {
+                    1.0 / (1.0 + e)
+                } else {
+                    e / (1.0 + e)
+                };
                 *o = [(wr * (p - y[r])) as Grad, (wr * p * (1.0 - p)) as Grad];
                 loss += wr * row_log_loss(s, y[r]);
                 total += wr;

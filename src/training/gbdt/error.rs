@@ -78,7 +78,9 @@ pub enum GbdtError {
         value: f64,
     },
 
-    #[error("{set}: every row has label {class} (after weighting); a binary model needs both 0 and 1")]
+    #[error(
+        "{set}: every row has label {class} (after weighting); a binary model needs both 0 and 1"
+    )]
     SingleClass { set: DataSet, class: f64 },
 
     #[error("{set}: has {found} feature columns, the model was trained on {expected}")]

@@ -3,11 +3,12 @@
 //! split threshold or leaf value after a save/load. So thresholds, leaf values and covers are
 //! written as strings holding Rust's shortest round-trip decimal (`"0.30000000000000004"`,
 //! `"inf"`), which `str::parse::<f64>` reads back exactly. Plain JSON numbers are accepted on
-//! input too (hand-written models).
+//! input too (hand-written models). (Enabling serde_json's `float_roundtrip` feature would make
+//! plain numbers exact as well; this module keeps models exact without it.)
 
 use std::fmt;
 
-use serde::de::{self, SeqAccess, Visitor};
+use serde::de::{self, Visitor};
 use serde::{Deserializer, Serializer};
 
 fn to_text(v: f64) -> String {
@@ -49,50 +50,6 @@ pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
 /// `#[serde(with = "exact_float")]` for an `f64` field.
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     d.deserialize_any(F64Visitor)
-}
-
-/// `#[serde(with = "exact_float::vec")]` for a `Vec<f64>` field.
-pub mod vec {
-    use super::*;
-    use serde::ser::SerializeSeq;
-
-    pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(v.len()))?;
-        for x in v {
-            seq.serialize_element(&to_text(*x))?;
-        }
-        seq.end()
-    }
-
-    struct VecVisitor;
-
-    struct Element(f64);
-
-    impl<'de> serde::Deserialize<'de> for Element {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            d.deserialize_any(F64Visitor).map(Element)
-        }
-    }
-
-    impl<'de> Visitor<'de> for VecVisitor {
-        type Value = Vec<f64>;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a list of floats")
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<f64>, A::Error> {
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-            while let Some(Element(x)) = seq.next_element()? {
-                out.push(x);
-            }
-            Ok(out)
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
-        d.deserialize_seq(VecVisitor)
-    }
 }
 
 /// `#[serde(with = "exact_float::option")]` for an `Option<f64>` field (`null` = `None`).
@@ -141,8 +98,8 @@ mod tests {
     struct Holder {
         #[serde(with = "super")]
         x: f64,
-        #[serde(with = "super::vec")]
-        v: Vec<f64>,
+        #[serde(with = "super::option")]
+        o: Option<f64>,
     }
 
     #[test]
@@ -153,27 +110,21 @@ mod tests {
             1.0 / 3.0,
             -2.2250738585072014e-308,
             123456.78901234567,
+            0.6601776968087152,
             f64::INFINITY,
             f64::NEG_INFINITY,
             5e-324,
         ];
-        for (i, &x) in awkward.iter().enumerate() {
-            let h = Holder {
-                x,
-                v: awkward[..=i].to_vec(),
-            };
-            let text = serde_json::to_string(&h).expect("serialize");
-            let back: Holder = serde_json::from_str(&text).expect("deserialize");
-            assert_eq!(back.x.to_bits(), x.to_bits(), "{text}");
-            assert_eq!(back, h);
-        }
-        let plain: Holder = serde_json::from_str(r#"{"x": 2.5, "v": [1, "0.5"]}"#).expect("numbers");
-        assert_eq!(
-            plain,
-            Holder {
-                x: 2.5,
-                v: vec![1.0, 0.5]
+        for &x in &awkward {
+            for o in [Some(x), None] {
+                let h = Holder { x, o };
+                let text = serde_json::to_string(&h).expect("serialize");
+                let back: Holder = serde_json::from_str(&text).expect("deserialize");
+                assert_eq!(back.x.to_bits(), x.to_bits(), "{text}");
+                assert_eq!(back, h);
             }
-        );
+        }
+        let plain: Holder = serde_json::from_str(r#"{"x": 2.5, "o": 1}"#).expect("numbers");
+        assert_eq!(plain, Holder { x: 2.5, o: Some(1.0) });
     }
 }

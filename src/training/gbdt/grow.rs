@@ -145,9 +145,9 @@ impl Grower {
         };
         self.builder
             .build(&mut self.pool[root_slot], data, gh, root_rows);
-        let (g, h) = self.pool[root_slot]
-            .first()
-            .map_or((0.0, 0.0), |fh| fh.iter().fold((0.0, 0.0), |a, s| (a.0 + s.g, a.1 + s.h)));
+        let (g, h) = self.pool[root_slot].first().map_or((0.0, 0.0), |fh| {
+            fh.iter().fold((0.0, 0.0), |a, s| (a.0 + s.g, a.1 + s.h))
+        });
         let root_sums = LeafSums {
             g,
             h,
@@ -312,7 +312,11 @@ fn best_leaf(leaves: &[Leaf]) -> Option<(usize, Split)> {
     best
 }
 
-fn two_slots(pool: &mut [Vec<FeatureHist>], a: usize, b: usize) -> (&mut [FeatureHist], &[FeatureHist]) {
+fn two_slots(
+    pool: &mut [Vec<FeatureHist>],
+    a: usize,
+    b: usize,
+) -> (&mut [FeatureHist], &[FeatureHist]) {
     if a < b {
         let (lo, hi) = pool.split_at_mut(b);
         (&mut lo[a], &hi[0])
@@ -323,7 +327,13 @@ fn two_slots(pool: &mut [Vec<FeatureHist>], a: usize, b: usize) -> (&mut [Featur
 }
 
 /// Stable partition of `idx` by the split: left rows first (returned count), then right rows.
-fn partition(idx: &mut [u32], scratch: &mut [u32], col: &[u8], bin: u8, default_left: bool) -> usize {
+fn partition(
+    idx: &mut [u32],
+    scratch: &mut [u32],
+    col: &[u8],
+    bin: u8,
+    default_left: bool,
+) -> usize {
     let mut l = 0;
     let mut r = 0;
     for i in 0..idx.len() {

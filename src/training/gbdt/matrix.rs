@@ -108,11 +108,7 @@ impl<'a> Dataset<'a> {
                 found: y.len(),
             });
         }
-        if let Some((row, &value)) = y
-            .iter()
-            .enumerate()
-            .find(|(_, &v)| v != 0.0 && v != 1.0)
-        {
+        if let Some((row, &value)) = y.iter().enumerate().find(|(_, &v)| v != 0.0 && v != 1.0) {
             return Err(GbdtError::BadLabel { set, row, value });
         }
         Ok(Dataset {
@@ -195,7 +191,9 @@ mod tests {
             "training set: labels has 2 entries, expected one per row (3)"
         );
         let d = Dataset::new(x, &[0.0, 1.0, 1.0]).expect("dataset");
-        let e = d.with_weights(&[1.0, -1.0, 1.0]).expect_err("negative weight");
+        let e = d
+            .with_weights(&[1.0, -1.0, 1.0])
+            .expect_err("negative weight");
         assert_eq!(
             e.to_string(),
             "training set: sample weight at row 1 is -1, expected a finite number >= 0"

@@ -33,8 +33,8 @@ mod metrics;
 mod model;
 mod params;
 mod predict;
-mod split;
 pub mod shap;
+mod split;
 #[cfg(test)]
 mod tests;
 pub mod tree;

@@ -205,7 +205,7 @@ impl GbdtModel {
     pub fn predict_raw_batch(&self, x: &Matrix<'_>) -> Result<Vec<f64>, GbdtError> {
         self.check_matrix(x)?;
         let mut out = vec![self.base_score; x.n_rows()];
-        FlatForest::new(&self.trees).accumulate(x.columns(), &mut out);
+        FlatForest::new(&self.trees, self.n_features()).accumulate(x.columns(), &mut out);
         Ok(out)
     }
 

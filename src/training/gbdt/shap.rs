@@ -49,7 +49,18 @@ pub fn tree_shap(tree: &Tree, row: &[f64], phi: &mut [f64], scratch: &mut ShapSc
     if scratch.path.len() < need {
         scratch.path.resize(need, PathElement::default());
     }
-    recurse(tree, row, phi, 0, &mut scratch.path, 0, 0, 1.0, 1.0, NO_FEATURE);
+    recurse(
+        tree,
+        row,
+        phi,
+        0,
+        &mut scratch.path,
+        0,
+        0,
+        1.0,
+        1.0,
+        NO_FEATURE,
+    );
 }
 
 /// SHAP values of a sum of trees plus a constant `base` (a boosted model's raw score).

@@ -88,7 +88,9 @@ fn learns_a_planted_nonlinear_signal_and_not_noise() {
     let h = model.history();
     assert_eq!(h.len(), 60);
     assert!(h[59].train_loss < h[0].train_loss);
-    assert!(h.windows(2).all(|w| w[1].train_loss <= w[0].train_loss + 1e-12));
+    assert!(h
+        .windows(2)
+        .all(|w| w[1].train_loss <= w[0].train_loss + 1e-12));
 
     // Shuffled labels: nothing to learn, held-out AUC near 0.5.
     let mut shuffled = nonlinear(10_000, 1);
@@ -148,7 +150,11 @@ fn early_stopping_keeps_the_best_round() {
             cols[0].push(a);
             cols[1].push(rng.random_range(-1.0..1.0));
             let clean = if a > 0.0 { 1.0 } else { 0.0 };
-            y.push(if rng.random::<f64>() < 0.05 { 1.0 - clean } else { clean });
+            y.push(if rng.random::<f64>() < 0.05 {
+                1.0 - clean
+            } else {
+                clean
+            });
         }
         Problem { cols, y }
     };
@@ -166,7 +172,10 @@ fn early_stopping_keeps_the_best_round() {
     let h = model.history();
     // Training went exactly 10 rounds past the best one, whose loss is the minimum.
     assert_eq!(h.len(), best + 10);
-    let losses: Vec<f64> = h.iter().map(|r| r.valid_loss.expect("valid loss")).collect();
+    let losses: Vec<f64> = h
+        .iter()
+        .map(|r| r.valid_loss.expect("valid loss"))
+        .collect();
     let min = losses.iter().cloned().fold(f64::INFINITY, f64::min);
     assert_eq!(losses[best - 1], min);
     // The kept model's validation loss is the best round's.
@@ -239,7 +248,10 @@ fn serde_round_trip_predicts_identically() {
     let mut v: serde_json::Value = serde_json::from_str(&json).expect("value");
     v["trees"][0]["nodes"][0]["feature"] = serde_json::json!(99);
     let e = serde_json::from_value::<GbdtModel>(v).expect_err("tampered");
-    assert!(e.to_string().contains("feature 99 but the model has 6"), "{e}");
+    assert!(
+        e.to_string().contains("feature 99 but the model has 6"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -267,10 +279,19 @@ fn tree_shap_adds_up_to_the_raw_score() {
     // The expected value is the mean raw score over the training rows (covers are row counts).
     let train_raw = model.predict_raw_batch(&train.matrix()).expect("predict");
     let mean = train_raw.iter().sum::<f64>() / train_raw.len() as f64;
-    assert!((batch.expected_value - mean).abs() < 1e-9, "{} vs {mean}", batch.expected_value);
+    assert!(
+        (batch.expected_value - mean).abs() < 1e-9,
+        "{} vs {mean}",
+        batch.expected_value
+    );
     // Noise features get small attributions compared with the signal feature x0.
     let mean_abs = |f: usize| (0..300).map(|r| batch.row(r)[f].abs()).sum::<f64>() / 300.0;
-    assert!(mean_abs(0) > 3.0 * mean_abs(4), "{} vs {}", mean_abs(0), mean_abs(4));
+    assert!(
+        mean_abs(0) > 3.0 * mean_abs(4),
+        "{} vs {}",
+        mean_abs(0),
+        mean_abs(4)
+    );
 }
 
 #[test]
@@ -291,7 +312,10 @@ fn scale_pos_weight_raises_the_predicted_mean() {
             .fit(&p.dataset(), None)
             .expect("fit");
         let probs = m.predict_proba_batch(&p.matrix()).expect("predict");
-        (m.base_score(), probs.iter().sum::<f64>() / probs.len() as f64)
+        (
+            m.base_score(),
+            probs.iter().sum::<f64>() / probs.len() as f64,
+        )
     };
     let (base1, plain) = mean_proba(1.0);
     let (base4, weighted) = mean_proba(4.0);
@@ -308,7 +332,10 @@ fn bad_inputs_are_named() {
     let a = [0.0, 1.0, 2.0];
     let x = Matrix::new(vec![&a]).expect("matrix");
     let e = GbdtParams::new()
-        .fit(&Dataset::new(x.clone(), &[1.0, 1.0, 1.0]).expect("dataset"), None)
+        .fit(
+            &Dataset::new(x.clone(), &[1.0, 1.0, 1.0]).expect("dataset"),
+            None,
+        )
         .expect_err("one class");
     assert_eq!(
         e.to_string(),
@@ -324,7 +351,10 @@ fn bad_inputs_are_named() {
     );
     let e = GbdtParams::new()
         .num_leaves(0)
-        .fit(&Dataset::new(x.clone(), &[0.0, 1.0, 1.0]).expect("dataset"), None)
+        .fit(
+            &Dataset::new(x.clone(), &[0.0, 1.0, 1.0]).expect("dataset"),
+            None,
+        )
         .expect_err("bad param");
     assert_eq!(
         e.to_string(),
@@ -353,7 +383,10 @@ fn depth_limit_and_a_one_split_problem() {
     // y = [x0 > 0.5] exactly: one split separates the classes. 200 distinct values, so each
     // value has its own bin and the cut can fall exactly between the classes.
     let x0: Vec<f64> = (0..200).map(|i| i as f64 / 200.0).collect();
-    let y: Vec<f64> = x0.iter().map(|&v| if v > 0.5 { 1.0 } else { 0.0 }).collect();
+    let y: Vec<f64> = x0
+        .iter()
+        .map(|&v| if v > 0.5 { 1.0 } else { 0.0 })
+        .collect();
     let x = Matrix::new(vec![&x0]).expect("matrix");
     let model = GbdtParams::new()
         .n_estimators(5)

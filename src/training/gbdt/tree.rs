@@ -226,7 +226,11 @@ pub(crate) mod tests {
         let mut t = small_tree();
         t.nodes[1].left = 0;
         let e = t.validate(7, 2).expect_err("backward child");
-        assert!(e.to_string().starts_with("invalid model: tree 7, node 1: child 0"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("invalid model: tree 7, node 1: child 0"),
+            "{e}"
+        );
         let t = small_tree();
         let e = t.validate(0, 1).expect_err("feature 1 of 1");
         assert_eq!(
