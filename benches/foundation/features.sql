@@ -10,7 +10,7 @@
 --   * active at D: signup_date <= D and (churn_date is null or churn_date > D);
 --   * a fact is visible when its date <= D (tickets: the UTC day of opened_at); a window of N
 --     days is (D - N, D]; paid_date / resolved_at / end_date after D have not happened yet;
---   * sums go through exact integers of 1e-6 units (units(v) = round_half_even(v * 1e6) as
+--   * sums go through exact integers of 1e-6 units (units(v) = v * 1e6 rounded half to even, as
 --     BIGINT), converted back once: bit-identical to src/features/exact.rs;
 --   * sums and counts are 0 without facts; means, minima, "days since" and ratios are null
 --     (ratio(n, d) = n / d when d > 0, else null);
@@ -19,7 +19,9 @@
 --     differ from x / c in the last bit; written the same way here, the results are
 --     bit-identical.
 
-CREATE OR REPLACE MACRO units(v) AS CAST(round_even(CAST(v AS DOUBLE) * 1e6, 0) AS BIGINT);
+-- DuckDB's DOUBLE -> BIGINT cast rounds half to even (2.5 -> 2, 3.5 -> 4), like polars'
+-- round(0, HalfToEven) then cast; it is ~5x faster than round_even(x, 0) here.
+CREATE OR REPLACE MACRO units(v) AS CAST(CAST(v AS DOUBLE) * 1e6 AS BIGINT);
 CREATE OR REPLACE MACRO from_units(s) AS CAST(s AS DOUBLE) * (1 / 1e6);
 CREATE OR REPLACE MACRO ratio(n, d) AS CASE WHEN d > 0 THEN n / d END;
 
@@ -74,7 +76,7 @@ inv AS (
         -- bill_last: the latest invoice (the largest one when several share that date), to the
         -- cent: max of (day + 1e6) * 1e12 + cents, as src/features/customer_frame.rs does.
         max((CAST(invoice_date - DATE '1970-01-01' AS BIGINT) + 1000000) * 1000000000000
-            + least(CAST(round_even(amount * 100, 0) AS BIGINT), 999999999999)) AS last_bill_key
+            + least(CAST(amount * 100 AS BIGINT), 999999999999)) AS last_bill_key
     FROM fact_invoice
     WHERE invoice_date <= ${D}
     GROUP BY customer_id
