@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -60,7 +61,11 @@ pub(crate) fn load(dir: &Path) -> Result<(Warehouse, LoadReport), LoadError> {
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
     let mut staged = staged.into_iter();
-    let mut next = || staged.next().ok_or(LoadError::Internal("fewer than seven tables staged"));
+    let mut next = || {
+        staged
+            .next()
+            .ok_or(LoadError::Internal("fewer than seven tables staged"))
+    };
     let (customers, products) = (next()?, next()?);
     let facts: Vec<Staged> = std::iter::from_fn(|| staged.next()).collect();
 
@@ -70,9 +75,11 @@ pub(crate) fn load(dir: &Path) -> Result<(Warehouse, LoadReport), LoadError> {
         || finish(products, &no_keys),
     );
     let (customers, products) = (customers?, products?);
+    let customer_keys = key_column(&customers.0, Table::Customer)?;
+    let product_keys = key_column(&products.0, Table::Product)?;
     let keys = DimKeys {
-        customer: Some(key_column(&customers.0, Table::Customer)?),
-        product: Some(key_column(&products.0, Table::Product)?),
+        customer: Some(validate::key_set(customer_keys)),
+        product: Some(validate::key_set(product_keys)),
     };
     let facts = facts
         .into_par_iter()
@@ -80,6 +87,7 @@ pub(crate) fn load(dir: &Path) -> Result<(Warehouse, LoadReport), LoadError> {
         .collect::<Vec<_>>()
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
+    drop(keys);
 
     let mut frames = Vec::with_capacity(7);
     let mut tables = Vec::with_capacity(7);
@@ -88,7 +96,11 @@ pub(crate) fn load(dir: &Path) -> Result<(Warehouse, LoadReport), LoadError> {
         tables.push(report);
     }
     let mut frames = frames.into_iter();
-    let mut take = || frames.next().ok_or(LoadError::Internal("fewer than seven tables loaded"));
+    let mut take = || {
+        frames
+            .next()
+            .ok_or(LoadError::Internal("fewer than seven tables loaded"))
+    };
     let warehouse = Warehouse {
         customers: take()?,
         products: take()?,
@@ -129,6 +141,7 @@ fn locate(dir: &Path, table: Table) -> Result<Source, LoadError> {
 /// Reads a table and converts its contract columns (phase 1).
 fn stage(source: Source) -> Result<Staged, LoadError> {
     let spec = source.table.spec();
+    let started = Instant::now();
     let (raw, file_columns) = match source.format {
         Format::Csv => {
             let raw = read_csv(&source)?;
@@ -138,7 +151,7 @@ fn stage(source: Source) -> Result<Staged, LoadError> {
                 .map(|n| n.to_string())
                 .collect();
             (raw, names)
-        },
+        }
         Format::Parquet => read_parquet_contract(&source)?,
     };
     for c in spec.columns {
@@ -152,6 +165,7 @@ fn stage(source: Source) -> Result<Staged, LoadError> {
         }
     }
 
+    let read_ms = started.elapsed().as_millis();
     let height = raw.height();
     let mut columns = Vec::with_capacity(spec.columns.len());
     let mut flags = Vec::with_capacity(spec.columns.len());
@@ -163,14 +177,21 @@ fn stage(source: Source) -> Result<Staged, LoadError> {
                     validate::value_flags(c, &parsed).map_err(polars_err(&source, "validation"))?,
                 );
                 columns.push(parsed.series.into_column());
-            },
+            }
             None => {
                 columns.push(default_column(c, height));
                 flags.push(ColumnFlags::default());
-            },
+            }
         }
     }
     let frame = DataFrame::new(height, columns).map_err(polars_err(&source, "assembling"))?;
+    tracing::debug!(
+        table = %source.table,
+        rows = height,
+        read_ms,
+        parse_ms = started.elapsed().as_millis() - read_ms,
+        "Read and parsed table"
+    );
     Ok(Staged {
         source,
         file_columns,
@@ -183,7 +204,10 @@ fn stage(source: Source) -> Result<Staged, LoadError> {
 /// Converts one column, turning "this column is of the wrong kind" into a hard error.
 fn parse_column(source: &Source, c: &ColumnSpec, raw: &Series) -> Result<Parsed, LoadError> {
     let parsed = match source.format {
-        Format::Csv => parse::parse_text(raw.str().map_err(polars_err(source, "reading text"))?, c.kind),
+        Format::Csv => parse::parse_text(
+            raw.str().map_err(polars_err(source, "reading text"))?,
+            c.kind,
+        ),
         Format::Parquet => parse::convert_typed(raw, c.kind)
             .map_err(polars_err(source, "converting"))?
             .ok_or_else(|| LoadError::WrongType {
@@ -322,13 +346,13 @@ fn plain_arrow_type(dt: &ArrowDataType) -> bool {
 
 /// The used primary keys of the dimensions, for the facts' foreign keys.
 #[derive(Default)]
-struct DimKeys {
-    customer: Option<Series>,
-    product: Option<Series>,
+struct DimKeys<'a> {
+    customer: Option<PlHashSet<&'a str>>,
+    product: Option<PlHashSet<&'a str>>,
 }
 
-impl DimKeys {
-    fn get(&self, t: Table) -> Option<&Series> {
+impl DimKeys<'_> {
+    fn get(&self, t: Table) -> Option<&PlHashSet<&str>> {
         match t {
             Table::Customer => self.customer.as_ref(),
             Table::Product => self.product.as_ref(),
@@ -338,11 +362,11 @@ impl DimKeys {
 }
 
 /// The primary-key column of a loaded dimension.
-fn key_column(frame: &DataFrame, t: Table) -> Result<Series, LoadError> {
+fn key_column(frame: &DataFrame, t: Table) -> Result<&StringChunked, LoadError> {
     let name = t.spec().primary_key[0];
     frame
         .column(name)
-        .map(|c| c.as_materialized_series().clone())
+        .and_then(|c| c.str())
         .map_err(|source| LoadError::Polars {
             table: t,
             step: "reading keys",
@@ -356,20 +380,26 @@ fn finish(mut staged: Staged, dims: &DimKeys) -> Result<(DataFrame, TableReport)
     let source = staged.source.clone();
     let spec = source.table.spec();
     let err = |step| polars_err(&source, step);
+    let started = Instant::now();
     for fk in spec.foreign_keys {
         let Some(keys) = dims.get(fk.references) else {
-            return Err(LoadError::Internal("foreign key checked before its dimension"));
+            return Err(LoadError::Internal(
+                "foreign key checked before its dimension",
+            ));
         };
         let Some(i) = spec.columns.iter().position(|c| c.name == fk.column) else {
             continue;
         };
-        let values = staged.frame.columns()[i].as_materialized_series();
-        staged.flags[i].orphan =
-            validate::orphans(values, keys).map_err(err("foreign keys"))?.map(|m| (m, fk.references));
+        let values = staged.frame.columns()[i]
+            .str()
+            .map_err(err("foreign keys"))?;
+        staged.flags[i].orphan = validate::orphans(values, keys).map(|m| (m, fk.references));
     }
+    let fk_ms = started.elapsed().as_millis();
     let (problems, bad) = validate::first_problems(&staged.flags).map_err(err("validation"))?;
     let dups = validate::duplicates(&staged.frame, spec.primary_key, bad.as_ref())
         .map_err(err("duplicate keys"))?;
+    let dup_ms = started.elapsed().as_millis() - fk_ms;
 
     let mut quarantined: Vec<(IdxSize, Option<usize>, Problem)> = problems
         .into_iter()
@@ -405,6 +435,13 @@ fn finish(mut staged: Staged, dims: &DimKeys) -> Result<(DataFrame, TableReport)
         frame.filter(&mask).map_err(err("dropping bad rows"))?
     };
 
+    tracing::debug!(
+        table = %source.table,
+        fk_ms,
+        dup_ms,
+        total_ms = started.elapsed().as_millis(),
+        "Validated table"
+    );
     let report = TableReport {
         table: source.table,
         file: source.file.clone(),
@@ -437,7 +474,10 @@ fn unreadable(source: &Source, e: PolarsError) -> LoadError {
     }
 }
 
-fn polars_err<'a>(source: &'a Source, step: &'static str) -> impl Fn(PolarsError) -> LoadError + 'a {
+fn polars_err<'a>(
+    source: &'a Source,
+    step: &'static str,
+) -> impl Fn(PolarsError) -> LoadError + 'a {
     move |e| LoadError::Polars {
         table: source.table,
         step,

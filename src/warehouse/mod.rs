@@ -62,7 +62,9 @@ pub enum LoadError {
         column: &'static str,
         found: Vec<String>,
     },
-    #[error("{file}: column `{column}` of table {table} has type {found}, which cannot hold {expected}")]
+    #[error(
+        "{file}: column `{column}` of table {table} has type {found}, which cannot hold {expected}"
+    )]
     WrongType {
         table: Table,
         file: PathBuf,
@@ -196,7 +198,7 @@ fn max_date(frame: &DataFrame, name: &str) -> Option<NaiveDate> {
             };
             chrono::DateTime::from_timestamp(ticks.div_euclid(per_second), 0)
                 .map(|dt| dt.date_naive())
-        },
+        }
         _ => None,
     }
 }

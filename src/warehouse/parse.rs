@@ -52,7 +52,7 @@ pub(crate) fn accepts(dtype: &DataType, kind: Kind) -> bool {
         Kind::Date => matches!(dtype, DataType::Date | DataType::Datetime(..)),
         Kind::Timestamp => {
             matches!(dtype, DataType::Date | DataType::Datetime(..)) || dtype.is_integer()
-        },
+        }
         Kind::Float | Kind::Int => dtype.is_integer() || dtype.is_float(),
         Kind::Bool => matches!(dtype, DataType::Boolean) || dtype.is_integer(),
     }
@@ -61,37 +61,53 @@ pub(crate) fn accepts(dtype: &DataType, kind: Kind) -> bool {
 /// Parses a text column as `kind`.
 pub(crate) fn parse_text(ca: &StringChunked, kind: Kind) -> Parsed {
     let name = ca.name().clone();
-    let present: BooleanChunked = ca.iter().map(|v| trimmed(v).is_some()).collect();
+    if kind == Kind::Str {
+        // Text stays text: usually nothing needs trimming and the column is used as is.
+        let series = trim_strings(ca);
+        let present = series.is_not_null();
+        return Parsed {
+            series: series.with_name(name.clone()).into_series(),
+            present: present.with_name(name),
+            from_text: true,
+        };
+    }
+    let mut present = Vec::with_capacity(ca.len());
+    let mut values = ca.iter().map(|v| {
+        let t = trimmed(v);
+        present.push(t.is_some());
+        t
+    });
     let series = match kind {
-        Kind::Str => trim_strings(ca).into_series(),
         Kind::Date => {
-            let out: Int32Chunked = ca.iter().map(|v| trimmed(v).and_then(parse_date)).collect();
+            let out: Int32Chunked = values.by_ref().map(|v| v.and_then(parse_date)).collect();
             out.into_date().into_series()
-        },
+        }
         Kind::Timestamp => {
-            let out: Int64Chunked = ca
-                .iter()
-                .map(|v| trimmed(v).and_then(parse_timestamp))
+            let out: Int64Chunked = values
+                .by_ref()
+                .map(|v| v.and_then(parse_timestamp))
                 .collect();
             out.into_datetime(TimeUnit::Microseconds, None)
                 .into_series()
-        },
+        }
         Kind::Float => {
-            let out: Float64Chunked = ca.iter().map(|v| trimmed(v).and_then(parse_float)).collect();
+            let out: Float64Chunked = values.by_ref().map(|v| v.and_then(parse_float)).collect();
             out.into_series()
-        },
+        }
         Kind::Int => {
-            let out: Int64Chunked = ca.iter().map(|v| trimmed(v).and_then(parse_int)).collect();
+            let out: Int64Chunked = values.by_ref().map(|v| v.and_then(parse_int)).collect();
             out.into_series()
-        },
-        Kind::Bool => {
-            let out: BooleanChunked = ca.iter().map(|v| trimmed(v).and_then(parse_bool)).collect();
+        }
+        // (`Str` returned above.)
+        Kind::Bool | Kind::Str => {
+            let out: BooleanChunked = values.by_ref().map(|v| v.and_then(parse_bool)).collect();
             out.into_series()
-        },
+        }
     };
+    drop(values);
     Parsed {
         series: series.with_name(name.clone()),
-        present: present.with_name(name),
+        present: BooleanChunked::from_slice(name, &present),
         from_text: true,
     }
 }
@@ -122,7 +138,7 @@ pub(crate) fn convert_typed(s: &Series, kind: Kind) -> PolarsResult<Option<Parse
                         .map(|v| v.and_then(|v| i32::try_from(v.div_euclid(per_day)).ok()))
                         .collect();
                     days.into_date().into_series()
-                },
+                }
                 _ => s.clone(),
             },
             Kind::Timestamp => timestamp_from_typed(s)?,
@@ -135,7 +151,7 @@ pub(crate) fn convert_typed(s: &Series, kind: Kind) -> PolarsResult<Option<Parse
                 } else {
                     s.cast(&DataType::Int64)?
                 }
-            },
+            }
             Kind::Bool => {
                 if dtype == DataType::Boolean {
                     s.clone()
@@ -152,7 +168,7 @@ pub(crate) fn convert_typed(s: &Series, kind: Kind) -> PolarsResult<Option<Parse
                         .collect();
                     out.into_series()
                 }
-            },
+            }
         }
     };
     Ok(Some(Parsed {
@@ -169,10 +185,10 @@ pub(crate) fn explain_unparseable(kind: Kind, raw: &str) -> String {
     match kind {
         Kind::Float if t.parse::<f64>().is_ok_and(|v| !v.is_finite()) => {
             format!("expected a number, got `{raw}` (NaN and infinity are not accepted)")
-        },
+        }
         Kind::Int if t.parse::<f64>().is_ok_and(f64::is_finite) => {
             format!("expected a whole number, got `{raw}` (not whole, or too large)")
-        },
+        }
         _ => format!("expected {}, got `{raw}`", kind.describe()),
     }
 }
@@ -191,7 +207,7 @@ pub(crate) fn to_text(s: &Series) -> PolarsResult<Series> {
                 .map(|v| v.map(|v| format_instant(v, scale)))
                 .collect();
             Ok(out.with_name(s.name().clone()).into_series())
-        },
+        }
         _ => s.cast(&DataType::String),
     }
 }
@@ -204,19 +220,39 @@ fn trimmed(v: Option<&str>) -> Option<&str> {
 /// Trims every value and turns empty text into null; returns the input unchanged (no copy)
 /// when nothing needs trimming, the common case for a large clean export.
 fn trim_strings(ca: &StringChunked) -> StringChunked {
-    let clean = ca
-        .iter()
-        .all(|v| v.is_none_or(|s| !s.is_empty() && s.trim().len() == s.len()));
+    let clean = if ca.null_count() == 0 {
+        ca.downcast_iter().all(|arr| arr.values_iter().all(is_clean))
+    } else {
+        ca.iter().all(|v| v.is_none_or(is_clean))
+    };
     if clean {
         return ca.clone();
     }
     ca.iter().map(trimmed).collect::<StringChunked>()
 }
 
+/// Whether text is non-empty and has no surrounding whitespace (so trimming leaves it as is).
+/// Looks at the first and last byte only, unless one of them is not ASCII.
+fn is_clean(s: &str) -> bool {
+    // `str::trim`'s ASCII whitespace (`u8::is_ascii_whitespace` omits the vertical tab).
+    let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r');
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&f), Some(&l)) if f.is_ascii() && l.is_ascii() => !space(f) && !space(l),
+        (Some(_), Some(_)) => s.trim().len() == s.len(),
+        _ => false,
+    }
+}
+
 /// Floats with NaN and ±infinity turned into null (they are not numbers the contract accepts).
 fn finite_only(s: &Series) -> PolarsResult<Series> {
     let ca = s.f64()?;
-    if ca.iter().all(|v| v.is_none_or(f64::is_finite)) {
+    let finite = if ca.null_count() == 0 {
+        ca.downcast_iter()
+            .all(|arr| arr.values().iter().all(|f| f.is_finite()))
+    } else {
+        ca.iter().all(|v| v.is_none_or(f64::is_finite))
+    };
+    if finite {
         return Ok(s.clone());
     }
     let out: Float64Chunked = ca.iter().map(|v| v.filter(|f| f.is_finite())).collect();
@@ -278,7 +314,7 @@ fn timestamp_from_typed(s: &Series) -> PolarsResult<Series> {
                 .iter()
                 .map(|v| v.and_then(|v| v.checked_mul(1_000_000)))
                 .collect()
-        },
+        }
     };
     Ok(micros
         .into_datetime(TimeUnit::Microseconds, None)
@@ -486,9 +522,17 @@ mod tests {
     #[test]
     fn dates_are_strict_iso() {
         assert_eq!(parse_date("1970-01-02"), Some(1));
-        assert_eq!(parse_date("2024-02-29").and_then(date_from_days),
-            NaiveDate::from_ymd_opt(2024, 2, 29));
-        for s in ["2023-02-29", "2024-3-01", "01/03/2024", "2024-03-01T00:00:00", "20240301"] {
+        assert_eq!(
+            parse_date("2024-02-29").and_then(date_from_days),
+            NaiveDate::from_ymd_opt(2024, 2, 29)
+        );
+        for s in [
+            "2023-02-29",
+            "2024-3-01",
+            "01/03/2024",
+            "2024-03-01T00:00:00",
+            "20240301",
+        ] {
             assert_eq!(parse_date(s), None, "{s}");
         }
     }
@@ -522,26 +566,50 @@ mod tests {
 
     #[test]
     fn text_columns_trim_and_treat_empty_as_null() {
-        let ca = StringChunked::new("x".into(), [Some(" a "), Some(""), Some("  "), None, Some("b")]);
+        let ca = StringChunked::new(
+            "x".into(),
+            [Some(" a "), Some(""), Some("  "), None, Some("b")],
+        );
         let p = parse_text(&ca, Kind::Str);
         let got: Vec<Option<&str>> = p.series.str().expect("str").iter().collect();
         assert_eq!(got, [Some("a"), None, None, None, Some("b")]);
         let present: Vec<Option<bool>> = p.present.iter().collect();
         assert_eq!(
             present,
-            [Some(true), Some(false), Some(false), Some(false), Some(true)]
+            [
+                Some(true),
+                Some(false),
+                Some(false),
+                Some(false),
+                Some(true)
+            ]
         );
+    }
+
+    #[test]
+    fn clean_text_check_agrees_with_trim() {
+        for s in ["a", "ab c", " a", "a ", "\ta", "a\x0B", "\u{a0}a", "a\u{2003}", "é", "", " "] {
+            assert_eq!(is_clean(s), !s.is_empty() && s.trim() == s, "{s:?}");
+        }
+        let ca = StringChunked::new("x".into(), [Some("a"), None, Some("b\u{a0}")]);
+        let trimmed = trim_strings(&ca);
+        let got: Vec<Option<&str>> = trimmed.iter().collect();
+        assert_eq!(got, [Some("a"), None, Some("b")]);
     }
 
     #[test]
     fn typed_columns_convert_or_refuse() {
         let floats = Series::new("f".into(), [1.0f64, 2.5, f64::NAN]);
-        let p = convert_typed(&floats, Kind::Int).expect("ok").expect("accepted");
+        let p = convert_typed(&floats, Kind::Int)
+            .expect("ok")
+            .expect("accepted");
         let got: Vec<Option<i64>> = p.series.i64().expect("i64").iter().collect();
         assert_eq!(got, [Some(1), None, None]);
         assert_eq!(p.unparseable().num_trues(), 2);
 
-        let p = convert_typed(&floats, Kind::Float).expect("ok").expect("accepted");
+        let p = convert_typed(&floats, Kind::Float)
+            .expect("ok")
+            .expect("accepted");
         assert_eq!(p.series.null_count(), 1);
 
         let bools = Series::new("b".into(), [true, false]);
@@ -549,7 +617,9 @@ mod tests {
         assert!(convert_typed(&floats, Kind::Date).expect("ok").is_none());
 
         let secs = Series::new("t".into(), [1_709_287_200i64]);
-        let p = convert_typed(&secs, Kind::Timestamp).expect("ok").expect("accepted");
+        let p = convert_typed(&secs, Kind::Timestamp)
+            .expect("ok")
+            .expect("accepted");
         assert_eq!(
             p.series.datetime().expect("dt").phys.get(0),
             Some(micros("2024-03-01T10:00:00Z"))

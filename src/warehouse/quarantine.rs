@@ -31,10 +31,7 @@ pub(crate) fn build(
         source: source_err,
     };
     let idx = IdxCa::from_vec("".into(), rows.iter().map(|r| r.0).collect());
-    let has_extras = staged
-        .file_columns
-        .iter()
-        .any(|c| spec.column(c).is_none());
+    let has_extras = staged.file_columns.iter().any(|c| spec.column(c).is_none());
     let extras = if source.format == Format::Parquet && has_extras && !rows.is_empty() {
         load::read_parquet_extras(source)?
     } else {

@@ -7,6 +7,7 @@
 //! key repeats are grouped and compared value by value.
 
 use polars::prelude::*;
+use rayon::slice::ParallelSliceMut;
 
 use super::parse::Parsed;
 use super::schema::{Check, ColumnSpec, Kind, Table};
@@ -98,12 +99,12 @@ fn out_of_range(s: &Series, spec: &ColumnSpec) -> PolarsResult<Option<BooleanChu
         (Check::Range(lo, hi), Kind::Float) => {
             let ca = s.f64()?;
             &ca.lt(lo) | &ca.gt(hi)
-        },
+        }
         (Check::Range(lo, hi), Kind::Int) => {
             // For a whole number v: v < lo ⇔ v < ⌈lo⌉ and v > hi ⇔ v > ⌊hi⌋.
             let ca = s.i64()?;
             &ca.lt(lo.ceil() as i64) | &ca.gt(hi.floor() as i64)
-        },
+        }
         (Check::OneOf(allowed), Kind::Str) => s
             .str()?
             .iter()
@@ -116,19 +117,33 @@ fn out_of_range(s: &Series, spec: &ColumnSpec) -> PolarsResult<Option<BooleanChu
     flagged(mask)
 }
 
+/// The used keys of a dimension, for checking foreign keys against.
+pub(crate) fn key_set(keys: &StringChunked) -> PlHashSet<&str> {
+    let mut set = PlHashSet::with_capacity(keys.len());
+    set.extend(keys.iter().flatten());
+    set
+}
+
 /// Rows whose non-null `values` are not among `keys` (the used keys of the referenced table).
-pub(crate) fn orphans(values: &Series, keys: &Series) -> PolarsResult<Option<BooleanChunked>> {
-    let name = values.name().clone();
-    let df = DataFrame::new(values.len(), vec![values.clone().into_column()])?;
-    let out = df
-        .lazy()
-        .select([col(name.clone())
-            .is_not_null()
-            .and(col(name).is_in(lit(keys.clone()), false).not())
-            .alias("orphan")])
-        .collect()?;
-    let mask = out.column("orphan")?.bool()?.clone();
-    flagged(mask)
+/// Consecutive equal values (a fact table grouped by customer) are looked up once.
+pub(crate) fn orphans(values: &StringChunked, keys: &PlHashSet<&str>) -> Option<BooleanChunked> {
+    let mut last: Option<(&str, bool)> = None;
+    let mask: BooleanChunked = values
+        .iter()
+        .map(|v| {
+            let v = v?;
+            if let Some((prev, known)) = last {
+                if prev == v {
+                    return Some(!known);
+                }
+            }
+            let known = keys.contains(v);
+            last = Some((v, known));
+            Some(!known)
+        })
+        .map(|orphan| orphan.unwrap_or(false))
+        .collect();
+    mask.any().then_some(mask)
 }
 
 /// The first problem of every row that has one (columns in schema order, and within a column
@@ -175,6 +190,10 @@ pub(crate) struct Duplicates {
 /// Finds repeated primary keys among the rows not in `bad`. The first occurrence of a key (in
 /// file order) wins; a later row is a collapsed duplicate when every column equals that first
 /// row (nulls equal nulls), otherwise a conflict.
+///
+/// Cheap checks come first, because a large clean table has no repeated key: keys that strictly
+/// increase in file order cannot repeat; otherwise rows are hashed on their key and only rows
+/// whose hash repeats are compared exactly.
 pub(crate) fn duplicates(
     frame: &DataFrame,
     key: &[&str],
@@ -187,19 +206,24 @@ pub(crate) fn duplicates(
         Some(c) => keys.take(&IdxCa::from_vec("".into(), c.clone()))?,
         None => keys,
     };
-    if keys.height() < 2 {
+    if keys.height() < 2 || strictly_increasing(&keys)? == Some(true) {
         return Ok(Duplicates::default());
     }
+    // Candidate positions that may repeat a key, in file order.
+    let suspects: Option<Vec<IdxSize>> = hash_suspects(&keys)?;
+    let (keys, suspects) = match suspects {
+        Some(s) if s.is_empty() => return Ok(Duplicates::default()),
+        Some(s) => (keys.take(&IdxCa::from_vec("".into(), s.clone()))?, Some(s)),
+        None => (keys, None),
+    };
     let dup = keys.is_duplicated()?;
     if !dup.any() {
         return Ok(Duplicates::default());
     }
     // Original row numbers of the rows whose key repeats, in file order.
     let rows: Vec<IdxSize> = true_rows(&dup)
-        .map(|i| match &candidates {
-            Some(c) => c[i as usize],
-            None => i,
-        })
+        .map(|i| suspects.as_ref().map_or(i, |s| s[i as usize]))
+        .map(|i| candidates.as_ref().map_or(i, |c| c[i as usize]))
         .collect();
     let sub = frame.take(&IdxCa::from_vec("".into(), rows.clone()))?;
 
@@ -241,6 +265,91 @@ pub(crate) fn duplicates(
         }
     }
     Ok(out)
+}
+
+/// Whether the key tuples strictly increase from row to row (then no key repeats); `None` when
+/// a key column has a dtype this check does not handle.
+fn strictly_increasing(keys: &DataFrame) -> PolarsResult<Option<bool>> {
+    // Per column, for each row after the first: the ordering of the previous value to this one.
+    let mut orders: Vec<Vec<std::cmp::Ordering>> = Vec::with_capacity(keys.width());
+    for c in keys.columns() {
+        let o = match c.dtype() {
+            DataType::String => adjacent_orders(c.str()?.iter()),
+            DataType::Date => adjacent_orders(c.date()?.phys.iter()),
+            DataType::Int64 => adjacent_orders(c.i64()?.iter()),
+            DataType::Datetime(..) => adjacent_orders(c.datetime()?.phys.iter()),
+            _ => return Ok(None),
+        };
+        orders.push(o);
+    }
+    let n = keys.height().saturating_sub(1);
+    let increasing = (0..n).all(|i| {
+        orders
+            .iter()
+            .map(|o| o[i])
+            .find(|o| o.is_ne())
+            .is_some_and(std::cmp::Ordering::is_lt)
+    });
+    Ok(Some(increasing))
+}
+
+/// `prev.cmp(current)` for every value after the first (nulls sort first).
+fn adjacent_orders<T: Ord>(mut values: impl Iterator<Item = Option<T>>) -> Vec<std::cmp::Ordering> {
+    let Some(mut prev) = values.next() else {
+        return Vec::new();
+    };
+    values
+        .map(|v| {
+            let o = prev.cmp(&v);
+            prev = v;
+            o
+        })
+        .collect()
+}
+
+/// Positions of the rows whose key hash is shared with another row (a superset of the rows
+/// whose key repeats), in order; `None` when a key column has a dtype this does not hash.
+fn hash_suspects(keys: &DataFrame) -> PolarsResult<Option<Vec<IdxSize>>> {
+    let state = PlSeedableRandomStateQuality::seed_from_u64(0x6b65_7973);
+    let mut hashes: Vec<u64> = Vec::with_capacity(keys.height());
+    for (i, c) in keys.columns().iter().enumerate() {
+        let combine = i > 0;
+        macro_rules! hash {
+            ($ca:expr) => {
+                if combine {
+                    $ca.vec_hash_combine(state.clone(), &mut hashes)?
+                } else {
+                    $ca.vec_hash(state.clone(), &mut hashes)?
+                }
+            };
+        }
+        match c.dtype() {
+            DataType::String => hash!(c.str()?),
+            DataType::Date => hash!(&c.date()?.phys),
+            DataType::Int64 => hash!(c.i64()?),
+            DataType::Datetime(..) => hash!(&c.datetime()?.phys),
+            _ => return Ok(None),
+        }
+    }
+    let mut sorted = hashes.clone();
+    sorted.par_sort_unstable();
+    let shared: PlHashSet<u64> = sorted
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    drop(sorted);
+    if shared.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    Ok(Some(
+        hashes
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| shared.contains(*h))
+            .map(|(i, _)| i as IdxSize)
+            .collect(),
+    ))
 }
 
 #[cfg(test)]
@@ -304,11 +413,31 @@ mod tests {
     }
 
     #[test]
-    fn orphans_ignore_nulls() {
-        let values = Series::new("fk".into(), [Some("x"), None, Some("z")]);
-        let keys = Series::new("k".into(), ["x", "y"]);
-        let m = orphans(&values, &keys).expect("ok").expect("one orphan");
-        let got: Vec<_> = m.iter().collect();
-        assert_eq!(got, [Some(false), Some(false), Some(true)]);
+    fn orphans_ignore_nulls_and_repeat_lookups_give_the_same_answer() {
+        let values = StringChunked::new(
+            "fk".into(),
+            [Some("x"), Some("x"), None, Some("z"), Some("z"), Some("x")],
+        );
+        let keys = StringChunked::new("k".into(), ["x", "y"]);
+        let m = orphans(&values, &key_set(&keys)).expect("two orphans");
+        let got: Vec<_> = m.iter().map(|v| v == Some(true)).collect();
+        assert_eq!(got, [false, false, false, true, true, false]);
+    }
+
+    #[test]
+    fn sorted_keys_skip_the_search_and_unsorted_ones_are_searched() {
+        let sorted = df!("a" => ["x", "x", "y"], "d" => [1i64, 2, 1]).expect("df");
+        assert_eq!(strictly_increasing(&sorted).expect("ok"), Some(true));
+        let repeated = df!("a" => ["x", "x", "y"], "d" => [1i64, 1, 1]).expect("df");
+        assert_eq!(strictly_increasing(&repeated).expect("ok"), Some(false));
+        let unsorted = df!("a" => ["y", "x", "z", "x"], "d" => [1i64, 1, 1, 1]).expect("df");
+        assert_eq!(strictly_increasing(&unsorted).expect("ok"), Some(false));
+        let d = duplicates(&unsorted, &["a", "d"], None).expect("dups");
+        assert_eq!(d.collapsed, vec![3]);
+        assert_eq!(
+            hash_suspects(&unsorted).expect("ok"),
+            Some(vec![1, 3]),
+            "only the two rows sharing a key hash"
+        );
     }
 }
