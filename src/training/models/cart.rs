@@ -1,0 +1,226 @@
+//! One CART tree grown by linfa-trees, converted to the project's plain [`Tree`] so prediction
+//! and TreeSHAP are the gbdt module's.
+//!
+//! linfa sees median-imputed values (missing → median) of a subset of rows and features, with
+//! 0/1 labels and optional class weights. Its fitted tree is walked from `root_node()` through
+//! `split()` (feature, threshold, impurity decrease) and `children()`; a row goes left iff
+//! `x <= threshold`, as in linfa's fit. Each internal node gets `default_left = median <=
+//! threshold`, so a missing value follows the path its imputed median would. The leaves' values
+//! are then the churn rate of the rows routed through the converted tree (`cover` = their
+//! number, with multiplicity), not linfa's majority class; a leaf no row reaches takes its
+//! parent's rate, and a split no row reaches becomes such a leaf. `gain` = linfa's impurity
+//! decrease × the node's cover (the weighted decrease sklearn's impurity importance sums).
+
+use linfa::prelude::*;
+use linfa_trees::{DecisionTree, SplitQuality, TreeNode};
+use ndarray::{Array1, Array2};
+
+use crate::training::encode::FeatureMatrix;
+use crate::training::gbdt::{Node, Tree};
+
+use super::error::ModelError;
+use super::params::ClassWeight;
+use super::preprocess::impute;
+
+/// Settings of one linfa tree.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CartConfig {
+    pub max_depth: usize,
+    pub min_weight_leaf: f64,
+    pub min_impurity_decrease: f64,
+    pub class_weight: ClassWeight,
+}
+
+fn fit_err(algorithm: &'static str) -> impl Fn(String) -> ModelError {
+    move |message| ModelError::Fit { algorithm, message }
+}
+
+/// Grows a linfa tree on `rows` × `features` of `x` (imputed with `medians`), then converts it
+/// and fills its leaves from `leaf_rows` (row indices into `x`, repeats allowed).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fit_tree(
+    algorithm: &'static str,
+    cfg: &CartConfig,
+    x: &FeatureMatrix,
+    y: &[f64],
+    medians: &[f64],
+    rows: &[usize],
+    features: &[usize],
+    leaf_rows: &[usize],
+) -> Result<Tree, ModelError> {
+    let err = fit_err(algorithm);
+    if rows.len() < 2 || features.is_empty() {
+        return Err(err(format!(
+            "a tree needs at least 2 rows and 1 feature, got {} rows and {} features",
+            rows.len(),
+            features.len()
+        )));
+    }
+    let k = features.len();
+    let mut data = Vec::with_capacity(rows.len() * k);
+    for &r in rows {
+        for &f in features {
+            data.push(impute(x.columns[f][r], medians[f]));
+        }
+    }
+    let records = Array2::from_shape_vec((rows.len(), k), data).map_err(|e| err(e.to_string()))?;
+    let targets: Array1<usize> = rows.iter().map(|&r| usize::from(y[r] == 1.0)).collect();
+    let mut dataset = Dataset::new(records, targets);
+    if cfg.class_weight == ClassWeight::Balanced {
+        let pos = rows.iter().filter(|&&r| y[r] == 1.0).count();
+        let neg = rows.len() - pos;
+        if pos > 0 && neg > 0 {
+            let n = rows.len() as f64;
+            let (wp, wn) = ((n / (2.0 * pos as f64)) as f32, (n / (2.0 * neg as f64)) as f32);
+            let w: Array1<f32> = rows
+                .iter()
+                .map(|&r| if y[r] == 1.0 { wp } else { wn })
+                .collect();
+            dataset = dataset.with_weights(w);
+        }
+    }
+    let fitted: DecisionTree<f64, usize> = DecisionTree::params()
+        .split_quality(SplitQuality::Gini)
+        .max_depth(Some(cfg.max_depth))
+        .min_weight_leaf(cfg.min_weight_leaf as f32)
+        .min_impurity_decrease(cfg.min_impurity_decrease)
+        .fit(&dataset)
+        .map_err(|e| err(e.to_string()))?;
+    let skeleton = convert(fitted.root_node(), features, medians);
+    Ok(fill_leaves(&skeleton, x, y, medians, leaf_rows))
+}
+
+/// The linfa tree in pre-order (children after their parent), leaf values not yet set.
+fn convert(root: &TreeNode<f64, usize>, features: &[usize], medians: &[f64]) -> Tree {
+    fn walk(
+        node: &TreeNode<f64, usize>,
+        features: &[usize],
+        medians: &[f64],
+        out: &mut Vec<Node>,
+    ) -> usize {
+        let me = out.len();
+        let children = node.children();
+        let (Some(left), Some(right)) = (children[0].as_deref(), children[1].as_deref()) else {
+            out.push(Node::leaf(0.0, 0.0));
+            return me;
+        };
+        if node.is_leaf() {
+            out.push(Node::leaf(0.0, 0.0));
+            return me;
+        }
+        let (local, threshold, decrease) = node.split();
+        let feature = features[local];
+        out.push(Node {
+            feature,
+            threshold,
+            default_left: medians[feature] <= threshold,
+            left: 0,
+            right: 0,
+            value: 0.0,
+            cover: 0.0,
+            gain: decrease,
+        });
+        let l = walk(left, features, medians, out);
+        let r = walk(right, features, medians, out);
+        out[me].left = l;
+        out[me].right = r;
+        me
+    }
+    let mut nodes = Vec::new();
+    walk(root, features, medians, &mut nodes);
+    Tree { nodes }
+}
+
+/// Routes `rows` (imputed, as linfa saw them) through the skeleton, then rebuilds it with leaf churn rates and covers.
+fn fill_leaves(
+    skeleton: &Tree,
+    x: &FeatureMatrix,
+    y: &[f64],
+    medians: &[f64],
+    rows: &[usize],
+) -> Tree {
+    let m = skeleton.nodes.len();
+    let mut count = vec![0.0f64; m];
+    let mut pos = vec![0.0f64; m];
+    for &r in rows {
+        let mut i = 0;
+        loop {
+            count[i] += 1.0;
+            pos[i] += y[r];
+            let n = &skeleton.nodes[i];
+            if n.is_leaf() {
+                break;
+            }
+            i = n.child(impute(x.columns[n.feature][r], medians[n.feature]));
+        }
+    }
+    let mut out = Vec::with_capacity(m);
+    let root_rate = if count[0] > 0.0 { pos[0] / count[0] } else { 0.0 };
+    rebuild(skeleton, 0, root_rate, &count, &pos, &mut out);
+    Tree { nodes: out }
+}
+
+fn rebuild(
+    t: &Tree,
+    i: usize,
+    parent_rate: f64,
+    count: &[f64],
+    pos: &[f64],
+    out: &mut Vec<Node>,
+) -> usize {
+    let me = out.len();
+    let n = &t.nodes[i];
+    let rate = if count[i] > 0.0 {
+        pos[i] / count[i]
+    } else {
+        parent_rate
+    };
+    if n.is_leaf() || count[i] == 0.0 {
+        out.push(Node::leaf(rate, count[i]));
+        return me;
+    }
+    out.push(Node {
+        value: rate,
+        cover: count[i],
+        gain: n.gain * count[i],
+        ..n.clone()
+    });
+    let l = rebuild(t, n.left, rate, count, pos, out);
+    let r = rebuild(t, n.right, rate, count, pos, out);
+    out[me].left = l;
+    out[me].right = r;
+    me
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// x0 in 0..100, label 1 iff x0 >= 70: one split at 69.5, leaves 0 and 1.
+    #[test]
+    fn converted_tree_splits_where_linfa_did_and_holds_leaf_rates() {
+        let x0: Vec<f64> = (0..100).map(f64::from).collect();
+        let x1: Vec<f64> = (0..100).map(|i| f64::from(i % 7)).collect();
+        let y: Vec<f64> = (0..100).map(|i| f64::from(u8::from(i >= 70))).collect();
+        let x = FeatureMatrix::new(vec!["a".into(), "b".into()], vec![x0, x1]).expect("matrix");
+        let cfg = CartConfig {
+            max_depth: 3,
+            min_weight_leaf: 1.0,
+            min_impurity_decrease: 1e-5,
+            class_weight: ClassWeight::None,
+        };
+        let rows: Vec<usize> = (0..100).collect();
+        let t = fit_tree("test", &cfg, &x, &y, &[49.5, 3.0], &rows, &[0, 1], &rows)
+            .expect("tree");
+        assert!(t.validate(0, 2).is_ok());
+        assert_eq!(t.nodes.len(), 3, "{t:?}");
+        assert_eq!(t.nodes[0].feature, 0);
+        assert_eq!(t.nodes[0].threshold, 69.5);
+        assert!(t.nodes[0].default_left, "median 49.5 <= 69.5");
+        assert_eq!(t.nodes[0].cover, 100.0);
+        assert_eq!(t.predict_row(&[10.0, 0.0]), 0.0);
+        assert_eq!(t.predict_row(&[80.0, 0.0]), 1.0);
+        assert_eq!(t.predict_row(&[f64::NAN, 0.0]), 0.0);
+        assert!((t.expected_value() - 0.3).abs() < 1e-12);
+    }
+}

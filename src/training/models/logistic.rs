@@ -1,0 +1,147 @@
+//! L2-regularised logistic regression: linfa-logistic (L-BFGS) on median-imputed, standardised
+//! features with missing-value indicators ([`Standardiser`]).
+//!
+//! linfa minimises `Σᵢ log-loss + α/2 ‖w‖²` (a sum over rows, not a mean; the intercept is not
+//! penalised), and sklearn's `LogisticRegression(C)` minimises `C Σᵢ log-loss + ½ ‖w‖²`; dividing
+//! the latter by `C` gives the former with `α = 1/C`. So `alpha = 1 / c`, independent of n.
+//! linfa-logistic takes no sample weights, so there is no class weighting: calibration handles
+//! the prevalence and ranking metrics do not care about it.
+
+use linfa::prelude::*;
+use linfa_logistic::LogisticRegression;
+use ndarray::{Array1, Array2};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::training::encode::FeatureMatrix;
+
+use super::error::ModelError;
+use super::params::LogisticParams;
+use super::preprocess::Standardiser;
+
+/// A fitted logistic model over the standardised columns of its [`Standardiser`].
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub(crate) struct LogisticModel {
+    pub prep: Standardiser,
+    /// Names of the standardised columns (features, then `<name>__missing`).
+    pub names: Vec<String>,
+    /// One coefficient per standardised column.
+    pub coef: Vec<f64>,
+    pub intercept: f64,
+}
+
+impl LogisticModel {
+    pub fn fit(
+        params: &LogisticParams,
+        x: &FeatureMatrix,
+        y: &[f64],
+    ) -> Result<LogisticModel, ModelError> {
+        let prep = Standardiser::fit(x);
+        let n = x.n_rows();
+        let q = prep.n_outputs();
+        let mut data = vec![0.0; n * q];
+        data.par_chunks_mut(q.max(1))
+            .enumerate()
+            .for_each(|(r, row)| {
+                for (k, v) in row.iter_mut().enumerate() {
+                    *v = prep.standardised(x, r, k);
+                }
+            });
+        let records = Array2::from_shape_vec((n, q), data).map_err(|e| ModelError::Fit {
+            algorithm: "logistic",
+            message: e.to_string(),
+        })?;
+        let targets: Array1<usize> = y.iter().map(|&v| usize::from(v == 1.0)).collect();
+        let dataset = Dataset::new(records, targets);
+        let fitted = LogisticRegression::default()
+            .alpha(1.0 / params.c)
+            .max_iterations(params.max_iter)
+            .gradient_tolerance(params.tol * n as f64)
+            .fit(&dataset)
+            .map_err(|e| ModelError::Fit {
+                algorithm: "logistic",
+                message: e.to_string(),
+            })?;
+        let model = LogisticModel {
+            names: prep.output_names(&x.names),
+            coef: fitted.params().to_vec(),
+            intercept: fitted.intercept(),
+            prep,
+        };
+        if !model.intercept.is_finite() || model.coef.iter().any(|c| !c.is_finite()) {
+            return Err(ModelError::Fit {
+                algorithm: "logistic",
+                message: "the solver diverged (a coefficient is not finite)".into(),
+            });
+        }
+        Ok(model)
+    }
+
+    /// Log-odds of row `r`.
+    #[inline]
+    pub fn raw_row(&self, x: &FeatureMatrix, r: usize) -> f64 {
+        self.intercept
+            + self
+                .coef
+                .iter()
+                .enumerate()
+                .map(|(k, c)| c * self.prep.standardised(x, r, k))
+                .sum::<f64>()
+    }
+
+    /// Uncalibrated probability of every row (parallel).
+    pub fn predict(&self, x: &FeatureMatrix) -> Vec<f64> {
+        (0..x.n_rows())
+            .into_par_iter()
+            .map(|r| sigmoid(self.raw_row(x, r)))
+            .collect()
+    }
+
+    /// Exact contributions of row `r` in log-odds: `coef_k × z_k`, the change of the log-odds
+    /// from the average customer (z = 0) to this one along column k; they add up with the
+    /// intercept to the row's log-odds.
+    pub fn contributions_row(&self, x: &FeatureMatrix, r: usize, phi: &mut [f64]) {
+        for (k, (p, c)) in phi.iter_mut().zip(&self.coef).enumerate() {
+            *p = c * self.prep.standardised(x, r, k);
+        }
+    }
+
+    /// `|coef|` on the standardised scale (= |raw coefficient| × standard deviation).
+    pub fn importance(&self) -> Vec<f64> {
+        self.coef.iter().map(|c| c.abs()).collect()
+    }
+
+    pub fn validate(&self, n_features: usize) -> Result<(), String> {
+        self.prep.validate(n_features)?;
+        let q = self.prep.n_outputs();
+        if self.coef.len() != q || self.names.len() != q {
+            return Err(format!(
+                "{} coefficients and {} names for {q} columns",
+                self.coef.len(),
+                self.names.len()
+            ));
+        }
+        if !self.intercept.is_finite() || self.coef.iter().any(|c| !c.is_finite()) {
+            return Err("a coefficient is not finite".into());
+        }
+        Ok(())
+    }
+}
+
+/// The logistic function, stable for large |z|.
+#[inline]
+pub(crate) fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// `ln(p / (1 − p))`, clamped away from 0 and 1.
+#[inline]
+pub(crate) fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-15, 1.0 - 1e-15);
+    (p / (1.0 - p)).ln()
+}
