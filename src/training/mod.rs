@@ -3,6 +3,8 @@
 //! `evaluate` the metrics, `calibrate` Platt/isotonic calibration, `report` the HTML report.
 
 pub mod calibrate;
+pub mod encode;
 pub mod evaluate;
 pub mod gbdt;
+pub mod models;
 pub mod report;
