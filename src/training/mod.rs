@@ -3,8 +3,12 @@
 //! `evaluate` the metrics, `calibrate` Platt/isotonic calibration, `report` the HTML report.
 
 pub mod calibrate;
+pub mod dataset;
 pub mod encode;
+pub mod drift;
 pub mod evaluate;
 pub mod gbdt;
 pub mod models;
+pub mod pipeline;
 pub mod report;
+pub mod retrain;
