@@ -142,6 +142,10 @@ fn every_algorithm_learns_the_planted_signal_and_loses_it_on_shuffled_labels() {
         assert!(p.iter().all(|v| (0.0..=1.0).contains(v)), "{algorithm}");
         let auc = roc_auc(&p, &real.y_test).expect("auc");
         assert!(auc > 0.75, "{algorithm}: AUC {auc:.3} on the planted signal");
+        // The raw scores rank on their own (calibration must not be what orders them).
+        let raw = m.predict_uncalibrated(&real.test).expect("raw");
+        let raw_auc = roc_auc(&raw, &real.y_test).expect("auc");
+        assert!(raw_auc > 0.75, "{algorithm}: uncalibrated AUC {raw_auc:.3}");
 
         let m = fit(algorithm, &params, &shuffled);
         let p = m.predict_uncalibrated(&shuffled.test).expect("predict");
@@ -164,10 +168,12 @@ fn calibration_repairs_an_overweighted_gbdt() {
     let ece_cal = expected_calibration_error(&cal, &s.y_test, 10)
         .expect("ece")
         .ece;
-    // Weighting churners 5× inflates every raw probability (base rate here is about 0.3).
-    let mean_raw = raw.iter().sum::<f64>() / raw.len() as f64;
-    let base = s.y_test.iter().sum::<f64>() / s.y_test.len() as f64;
-    assert!(mean_raw > base + 0.15, "raw mean {mean_raw:.3}, base {base:.3}");
+    // Weighting churners 5× inflates the raw probabilities (base rate here is about 0.18);
+    // calibration brings their mean back to the base rate.
+    let mean = |p: &[f64]| p.iter().sum::<f64>() / p.len() as f64;
+    let base = mean(&s.y_test);
+    assert!(mean(&raw) > 1.4 * base, "raw mean {:.3}, base {base:.3}", mean(&raw));
+    assert!((mean(&cal) - base).abs() < 0.03, "calibrated mean {:.3}", mean(&cal));
     assert!(
         ece_cal < 0.5 * ece_raw && ece_cal < 0.05,
         "ECE raw {ece_raw:.3}, calibrated {ece_cal:.3}"

@@ -62,10 +62,13 @@ impl LogisticModel {
                 algorithm: "logistic",
                 message: e.to_string(),
             })?;
+        // linfa's "positive" class is the MORE FREQUENT one (its label_classes), so with rare
+        // churners its coefficients describe staying: flip them to describe churn.
+        let sign = if fitted.labels().pos.class == 1 { 1.0 } else { -1.0 };
         let model = LogisticModel {
             names: prep.output_names(&x.names),
-            coef: fitted.params().to_vec(),
-            intercept: fitted.intercept(),
+            coef: fitted.params().iter().map(|c| sign * c).collect(),
+            intercept: sign * fitted.intercept(),
             prep,
         };
         if !model.intercept.is_finite() || model.coef.iter().any(|c| !c.is_finite()) {
@@ -144,4 +147,37 @@ pub(crate) fn sigmoid(z: f64) -> f64 {
 pub(crate) fn logit(p: f64) -> f64 {
     let p = p.clamp(1e-15, 1.0 - 1e-15);
     (p / (1.0 - p)).ln()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rare churners (linfa's "positive" class is then the stayers) whose risk rises with `a`:
+    /// the coefficient of `a` must come out positive, and contributions are coef × z.
+    #[test]
+    fn coefficients_describe_churn_and_contributions_are_coef_times_z() {
+        let n = 400;
+        let a: Vec<f64> = (0..n).map(|i| f64::from(i % 100) / 10.0).collect();
+        let b: Vec<f64> = (0..n)
+            .map(|i| if i % 7 == 0 { f64::NAN } else { f64::from(i % 3) })
+            .collect();
+        let y: Vec<f64> = a.iter().map(|&v| f64::from(u8::from(v >= 8.5))).collect();
+        let x = FeatureMatrix::new(vec!["a".into(), "b".into()], vec![a, b]).expect("matrix");
+        let m = LogisticModel::fit(&LogisticParams::default(), &x, &y).expect("fit");
+        assert_eq!(m.names, vec!["a", "b", "b__missing"]);
+        assert!(m.coef[0] > 1.0, "{:?}", m.coef);
+        let p = m.predict(&x);
+        assert!(p[99] > 0.5 && p[0] < 0.05, "{} {}", p[99], p[0]);
+        let mut phi = vec![0.0; 3];
+        for r in [0, 7, 99] {
+            m.contributions_row(&x, r, &mut phi);
+            for k in 0..3 {
+                let z = (m.prep.output(&x, r, k) - m.prep.mean[k]) / m.prep.scale[k];
+                assert_eq!(phi[k], m.coef[k] * z);
+            }
+            let total = m.intercept + phi.iter().sum::<f64>();
+            assert!((total - logit(p[r])).abs() < 1e-9);
+        }
+    }
 }
