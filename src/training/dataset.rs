@@ -4,9 +4,10 @@
 //! Two sources:
 //! - a warehouse: `churn_prediction_features` over several month-end as-of dates, split **out
 //!   of time** ([`plan_dates`]): test = the latest month-end whose 90-day label is fully
-//!   observed; train/valid = earlier month-ends `D` whose label window is closed by the test
-//!   date (`D + 90 ≤ D_test`), so nothing is learned from outcomes not yet known at the test
-//!   date; valid = the latest of those, train = the rest. Every row is one customer at one
+//!   observed; valid = the latest month-end whose label window is closed by the test date
+//!   (`D + 90 ≤ D_test`); train = month-ends whose label window is closed by the validation
+//!   date (`D + 90 ≤ D_valid`, hence also by the test date). So nothing is learned from
+//!   outcomes not yet known at the date a model is judged on. Every row is one customer at one
 //!   date, and each date belongs to one set, so no customer-date is in two sets.
 //! - any flat table a user has (CSV or Parquet, [`read_table`]): one row per customer with a
 //!   label column; split at random, stratified by the label, 60/20/20 with a seed
@@ -76,17 +77,17 @@ pub enum DatasetError {
         needs: NaiveDate,
     },
     #[error(
-        "test date {test}: at least 2 earlier as-of dates D with D + {horizon} ≤ {test} are \
-         needed (one to train on, one to validate on), found {}{}",
-        eligible.len(),
-        if eligible.is_empty() { String::new() } else {
-            format!(" ({})", eligible.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
+        "test date {test}: {}; pass more as-of dates (--as-of) or export a longer history",
+        match valid {
+            None => format!("no earlier as-of date D has D + {horizon} ≤ {test} to validate on"),
+            Some(v) => format!("validation date {v}: no earlier as-of date D has D + {horizon} ≤ {v} to train on"),
         }
     )]
     TooFewDates {
         test: NaiveDate,
+        /// The validation date, when one was found.
+        valid: Option<NaiveDate>,
         horizon: i32,
-        eligible: Vec<NaiveDate>,
     },
     #[error(transparent)]
     Features(#[from] FeatureError),
@@ -191,7 +192,7 @@ pub struct DatePlan {
     pub observed_from: NaiveDate,
     /// Last date of the export.
     pub observed_until: NaiveDate,
-    /// Training dates, ascending; every one has `D + 90 ≤ test`.
+    /// Training dates, ascending; every one has `D + 90 ≤ valid`.
     pub train: Vec<NaiveDate>,
     /// The validation date: the latest date with `D + 90 ≤ test`.
     pub valid: NaiveDate,
@@ -264,9 +265,10 @@ pub fn default_dates(
 
 /// Splits as-of dates out of time. `requested` empty = [`default_dates`] over
 /// [`DEFAULT_HISTORY_MONTHS`]. The test date is the latest requested date whose label is
-/// observed (later ones are skipped: their label is unknown); train and valid are the dates
-/// `D` with `D + 90 ≤ test` (others are skipped: their label window reaches past the test
-/// date); valid is the latest of them. Needs at least one train and one valid date.
+/// observed (later ones are skipped: their label is unknown); valid is the latest date with
+/// `D + 90 ≤ test`; train are the dates with `D + 90 ≤ valid`. Dates in between are skipped
+/// with the reason (their label windows reach past the date the model is judged on). Needs at
+/// least one train and one valid date.
 pub fn plan_dates(
     observed_from: NaiveDate,
     observed_until: NaiveDate,
@@ -319,18 +321,41 @@ pub fn plan_dates(
             eligible.push(d);
         }
     }
-    if eligible.len() < 2 {
+    // Valid: the latest date whose label is known by the test date. Train: dates whose label
+    // is known by the validation date, so validation is as honest as the test.
+    let Some(valid) = eligible.pop() else {
         return Err(DatasetError::TooFewDates {
             test,
+            valid: None,
             horizon: LABEL_HORIZON_DAYS,
-            eligible,
+        });
+    };
+    let mut train = Vec::new();
+    for d in eligible {
+        if label_end(d) <= valid {
+            train.push(d);
+        } else {
+            skipped.push(SkippedDate {
+                date: d,
+                reason: format!(
+                    "its label window ends {}, after the validation date {valid}: validating on outcomes the training labels already saw would flatter the model",
+                    label_end(d)
+                ),
+            });
+        }
+    }
+    if train.is_empty() {
+        return Err(DatasetError::TooFewDates {
+            test,
+            valid: Some(valid),
+            horizon: LABEL_HORIZON_DAYS,
         });
     }
-    let valid = eligible.pop().unwrap_or(test);
+    skipped.sort_by_key(|s| s.date);
     Ok(DatePlan {
         observed_from,
         observed_until,
-        train: eligible,
+        train,
         valid,
         test,
         skipped,
@@ -776,21 +801,33 @@ mod tests {
     #[test]
     fn default_plan_for_a_two_year_export() {
         // Export 2023-01-01 … 2024-12-31: 2024-09-30 + 90 = 2024-12-29 is observed, 2024-10-31
-        // + 90 = 2025-01-29 is not. Train/valid dates need D + 90 ≤ 2024-09-30: 2024-06-30
-        // (+90 = 09-28) qualifies, 2024-07-31 does not.
+        // + 90 = 2025-01-29 is not. Valid needs D + 90 ≤ 2024-09-30: 2024-06-30 (+90 = 09-28).
+        // Train needs D + 90 ≤ 2024-06-30: 2024-03-31 (+90 = 06-29) qualifies, 04-30 does not.
         let plan = plan_dates(d(2023, 1, 1), d(2024, 12, 31), &[]).expect("plan");
         assert_eq!(plan.test, d(2024, 9, 30));
         assert_eq!(plan.valid, d(2024, 6, 30));
-        assert_eq!(plan.train.first(), Some(&d(2023, 10, 31)));
-        assert_eq!(plan.train.last(), Some(&d(2024, 5, 31)));
-        assert_eq!(plan.train.len(), 8);
-        // 2024-07-31 and 2024-08-31 are among the 12 month-ends but their labels reach past
-        // the test date.
+        assert_eq!(
+            plan.train,
+            vec![
+                d(2023, 10, 31),
+                d(2023, 11, 30),
+                d(2023, 12, 31),
+                d(2024, 1, 31),
+                d(2024, 2, 29),
+                d(2024, 3, 31)
+            ]
+        );
+        // Four of the 12 month-ends are left out: their labels reach past the date they would
+        // be judged on.
         let skipped: Vec<NaiveDate> = plan.skipped.iter().map(|s| s.date).collect();
-        assert_eq!(skipped, vec![d(2024, 7, 31), d(2024, 8, 31)]);
-        for t in plan.training_dates() {
-            assert!(label_end(t) <= plan.test);
+        assert_eq!(
+            skipped,
+            vec![d(2024, 4, 30), d(2024, 5, 31), d(2024, 7, 31), d(2024, 8, 31)]
+        );
+        for t in &plan.train {
+            assert!(label_end(*t) <= plan.valid);
         }
+        assert!(label_end(plan.valid) <= plan.test);
     }
 
     #[test]
@@ -800,13 +837,7 @@ mod tests {
         assert_eq!(plan.valid, d(2023, 6, 30));
         assert_eq!(
             plan.train,
-            vec![
-                d(2023, 1, 31),
-                d(2023, 2, 28),
-                d(2023, 3, 31),
-                d(2023, 4, 30),
-                d(2023, 5, 31)
-            ]
+            vec![d(2023, 1, 31), d(2023, 2, 28), d(2023, 3, 31)]
         );
     }
 
@@ -819,21 +850,39 @@ mod tests {
         let plan = plan_dates(
             from,
             until,
-            &[d(2024, 1, 31), d(2024, 2, 29), d(2024, 6, 30), d(2024, 11, 30)],
+            &[
+                d(2023, 11, 30),
+                d(2023, 12, 31),
+                d(2024, 1, 31),
+                d(2024, 3, 31),
+                d(2024, 6, 30),
+                d(2024, 11, 30),
+            ],
         )
         .expect("plan");
         assert_eq!(plan.test, d(2024, 6, 30));
-        assert_eq!(plan.valid, d(2024, 2, 29));
-        assert_eq!(plan.train, vec![d(2024, 1, 31)]);
-        assert_eq!(plan.skipped.len(), 1);
-        assert_eq!(plan.skipped[0].date, d(2024, 11, 30));
+        assert_eq!(plan.valid, d(2024, 3, 31));
+        // 2023-12-31 + 90 = 2024-03-30 is known by the validation date; 2024-01-31 + 90 =
+        // 2024-04-30 is not.
+        assert_eq!(plan.train, vec![d(2023, 11, 30), d(2023, 12, 31)]);
+        let skipped: Vec<NaiveDate> = plan.skipped.iter().map(|s| s.date).collect();
+        assert_eq!(skipped, vec![d(2024, 1, 31), d(2024, 11, 30)]);
 
         let err = plan_dates(from, until, &[d(2024, 12, 31)]).expect_err("no label");
         assert!(matches!(err, DatasetError::LabelNotObserved { .. }));
         assert!(err.to_string().contains("2025-03-31"), "{err}");
 
         let err = plan_dates(from, until, &[d(2024, 5, 31), d(2024, 6, 30)]).expect_err("one");
-        assert!(matches!(err, DatasetError::TooFewDates { .. }), "{err}");
+        assert!(
+            matches!(err, DatasetError::TooFewDates { valid: None, .. }),
+            "{err}"
+        );
+        let err = plan_dates(from, until, &[d(2024, 2, 29), d(2024, 3, 31), d(2024, 6, 30)])
+            .expect_err("nothing to train on");
+        assert!(
+            matches!(err, DatasetError::TooFewDates { valid: Some(_), .. }),
+            "{err}"
+        );
     }
 
     #[test]

@@ -302,8 +302,8 @@ pub fn encode_set(set: &TrainingSet) -> Result<EncodedSet, TrainError> {
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub model: ChurnModel,
-    /// ROC AUC of the model's uncalibrated scores on the validation rows (the selection
-    /// criterion).
+    /// ROC AUC of the model's calibrated probabilities (what is served) on the validation rows:
+    /// the selection criterion.
     pub validation_auc: f64,
     /// Calibrated churn probabilities of the test rows.
     pub test_scores: Vec<f64>,
@@ -396,15 +396,15 @@ pub fn fit_candidates(
         model.set_reference_profile(profile.clone());
         let train_seconds = started.elapsed().as_secs_f64();
         let name = algorithm.to_string();
-        let valid_raw = model
-            .predict_uncalibrated(&encoded.valid)
+        let valid_scores = model
+            .predict_proba(&encoded.valid)
             .map_err(|source| TrainError::Score {
                 model: name.clone(),
                 set: "valid",
                 source,
             })?;
         let validation_auc =
-            roc_auc(&valid_raw, &set.valid.labels).map_err(|source| TrainError::Evaluate {
+            roc_auc(&valid_scores, &set.valid.labels).map_err(|source| TrainError::Evaluate {
                 model: name.clone(),
                 set: "valid",
                 source,
