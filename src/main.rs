@@ -19,12 +19,10 @@ use churn::training::drift::DEFAULT_DRIFT_THRESHOLD;
 use churn::training::evaluate::EvalOptions;
 use churn::training::models::{Algorithm, TrainParams};
 use churn::training::pipeline::{
-    self, load_economics, load_params, short_version, PredictRequest, TrainOptions,
-    TrainRequest, TrainRun, TrainSource, DEFAULT_REASONS,
+    self, load_economics, load_params, short_version, PredictRequest, TrainOptions, TrainRequest,
+    TrainRun, TrainSource, DEFAULT_REASONS,
 };
-use churn::training::retrain::{
-    self, parse_interval, GateOptions, RetrainOptions, RetrainOutcome,
-};
+use churn::training::retrain::{self, parse_interval, GateOptions, RetrainOptions, RetrainOutcome};
 use churn::warehouse::{self, LoadReport};
 
 #[derive(Parser)]
@@ -503,10 +501,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         let started = Instant::now();
                         retrain_once(&options, registry.json);
                         let wait = interval.saturating_sub(started.elapsed());
-                        println!(
-                            "next retrain in {}s (Ctrl-C stops)",
-                            wait.as_secs()
-                        );
+                        println!("next retrain in {}s (Ctrl-C stops)", wait.as_secs());
                         std::thread::sleep(wait);
                     }
                 }
@@ -557,7 +552,10 @@ fn features_job(
     let as_of: Vec<NaiveDate> = if as_of.is_empty() {
         match observed_until {
             Some(d) => vec![d],
-            None => bail!("the export in {} has no dated facts: pass --as-of", data.display()),
+            None => bail!(
+                "the export in {} has no dated facts: pass --as-of",
+                data.display()
+            ),
         }
     } else {
         as_of.to_vec()
@@ -668,9 +666,7 @@ fn demo(dir: &Path, customers: usize, seed: u64) -> Result<ExitCode> {
     let gen = generate::generate(&cfg, &data)?;
     println!(
         "    {} customers, {} churned, facts up to {}",
-        gen.customers,
-        gen.churned_customers,
-        gen.observed_until
+        gen.customers, gen.churned_customers, gen.observed_until
     );
     println!("2/4 validating the export");
     let out = dir.join("features");
@@ -719,8 +715,10 @@ fn print_train_run(run: &TrainRun) {
         }
     }
     if let (Some(rows), Some(pos)) = (run.dataset.get("rows"), run.dataset.get("positives")) {
-        println!("rows (churners): train {} ({}), valid {} ({}), test {} ({})",
-            rows["train"], pos["train"], rows["valid"], pos["valid"], rows["test"], pos["test"]);
+        println!(
+            "rows (churners): train {} ({}), valid {} ({}), test {} ({})",
+            rows["train"], pos["train"], rows["valid"], pos["valid"], rows["test"], pos["test"]
+        );
     }
     println!();
     print!("{}", run.table);
@@ -871,12 +869,19 @@ fn models_command(command: ModelsCommand) -> Result<ExitCode> {
             println!("training as-of: {}", dates.join(", "));
             println!("data:           {}", m.data_fingerprint);
             println!("catalog:        {}", m.feature_catalog_hash);
-            println!("features ({}):  {}", m.features.len(), m.features.join(", "));
+            println!(
+                "features ({}):  {}",
+                m.features.len(),
+                m.features.join(", ")
+            );
             println!(
                 "artifact:       {} ({} bytes, sha256 {})",
                 m.artifact_file, m.artifact_size, m.artifact_sha256
             );
-            println!("hyperparameters:\n{}", serde_json::to_string_pretty(&m.hyperparameters)?);
+            println!(
+                "hyperparameters:\n{}",
+                serde_json::to_string_pretty(&m.hyperparameters)?
+            );
             println!("metrics:\n{}", serde_json::to_string_pretty(&m.metrics)?);
             Ok(ExitCode::SUCCESS)
         }

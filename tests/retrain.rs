@@ -85,7 +85,13 @@ impl Fixture {
     }
 
     fn retrain(&self, extra: &[&str]) -> Output {
-        let mut args = vec!["retrain", "--data", s(&self.data), "--models", s(&self.models)];
+        let mut args = vec![
+            "retrain",
+            "--data",
+            s(&self.data),
+            "--models",
+            s(&self.models),
+        ];
         args.extend_from_slice(extra);
         churn(&args)
     }
@@ -100,7 +106,11 @@ fn the_gate_keeps_a_strong_champion_against_a_weak_challenger() {
     let f = Fixture::new(21);
     let fast = f.params("fast.json", FAST_GBDT);
     f.train("gbdt", &fast);
-    let champion = f.registry().alias(CHAMPION).expect("alias").expect("champion");
+    let champion = f
+        .registry()
+        .alias(CHAMPION)
+        .expect("alias")
+        .expect("champion");
 
     let weak = f.params("weak.json", WEAK);
     let o = f.retrain(&["--algorithms", "random_forest", "--params", &weak]);
@@ -114,14 +124,20 @@ fn the_gate_keeps_a_strong_champion_against_a_weak_challenger() {
     let reg = f.registry();
     assert_eq!(reg.alias(CHAMPION).expect("alias"), Some(champion.clone()));
     let challenger = reg.alias(CHALLENGER).expect("alias").expect("challenger");
-    assert_eq!(reg.manifest(&challenger).expect("manifest").algorithm, "random_forest");
+    assert_eq!(
+        reg.manifest(&challenger).expect("manifest").algorithm,
+        "random_forest"
+    );
 
     let log = read_log(&f.models).expect("log");
     assert_eq!(log.len(), 1);
     let line = &log[0];
     assert_eq!(line.status, "kept");
     assert_eq!(line.exit_code, 10);
-    assert_eq!(line.champion.as_ref().map(|c| c.version.as_str()), Some(champion.as_str()));
+    assert_eq!(
+        line.champion.as_ref().map(|c| c.version.as_str()),
+        Some(champion.as_str())
+    );
     assert_eq!(
         line.challenger.as_ref().map(|c| c.version.as_str()),
         Some(challenger.as_str())
@@ -134,7 +150,10 @@ fn the_gate_keeps_a_strong_champion_against_a_weak_challenger() {
         line.dates.as_ref().map(|d| d["test"].clone()),
         Some(serde_json::json!("2024-09-30"))
     );
-    assert!(line.data_fingerprint.as_ref().is_some_and(|f| f.len() == 64));
+    assert!(line
+        .data_fingerprint
+        .as_ref()
+        .is_some_and(|f| f.len() == 64));
 }
 
 #[test]
@@ -142,7 +161,11 @@ fn the_gate_promotes_a_clearly_better_challenger() {
     let f = Fixture::new(22);
     let weak_params = f.params("weak.json", WEAK);
     f.train("random_forest", &weak_params);
-    let weak = f.registry().alias(CHAMPION).expect("alias").expect("champion");
+    let weak = f
+        .registry()
+        .alias(CHAMPION)
+        .expect("alias")
+        .expect("champion");
 
     // The weak champion predicts nearly one value, which is trivially well calibrated (ECE
     // about 0.006 here), while any model that ranks has an ECE of a few hundredths on a test
@@ -157,7 +180,13 @@ fn the_gate_promotes_a_clearly_better_challenger() {
         "--max-ece-increase",
         "0.05",
     ]);
-    assert_eq!(o.status.code(), Some(0), "stdout: {}\nstderr: {}", text(&o.stdout), text(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stdout: {}\nstderr: {}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
     let stdout = text(&o.stdout);
     assert!(stdout.contains("decision: promoted (exit 0)"), "{stdout}");
 
@@ -168,12 +197,19 @@ fn the_gate_promotes_a_clearly_better_challenger() {
     assert_eq!(log.len(), 1);
     let gate = log[0].gate.as_ref().expect("gate");
     assert!(gate.auc.lower > 0.0 && gate.promote, "{}", gate.reason);
-    assert_eq!(log[0].challenger.as_ref().map(|c| c.version.clone()), Some(now.clone()));
+    assert_eq!(
+        log[0].challenger.as_ref().map(|c| c.version.clone()),
+        Some(now.clone())
+    );
     // The promotion is in the registry's history with the gate's reason, and can be undone.
     let history = reg.history().expect("history");
     let last = history.entries.last().expect("an entry");
     assert_eq!(last.version, now);
-    assert!(last.reason.contains("better beyond noise"), "{}", last.reason);
+    assert!(
+        last.reason.contains("better beyond noise"),
+        "{}",
+        last.reason
+    );
     let o = churn(&["models", "rollback", "--models", s(&f.models)]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(reg.alias(CHAMPION).expect("alias"), Some(weak));
@@ -189,13 +225,20 @@ fn a_held_lock_exits_75_and_drift_can_skip_or_force_a_run() {
     let o = f.retrain(&["--algorithms", "gbdt", "--params", &fast]);
     assert_eq!(o.status.code(), Some(75), "stderr: {}", text(&o.stderr));
     let stderr = text(&o.stderr);
-    assert!(stderr.contains("holds the lock") && stderr.contains(".retrain.lock"), "{stderr}");
+    assert!(
+        stderr.contains("holds the lock") && stderr.contains(".retrain.lock"),
+        "{stderr}"
+    );
     drop(guard);
 
     // No champion yet: the first retrain makes one (exit 0).
     let o = f.retrain(&["--algorithms", "gbdt", "--params", &fast]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", text(&o.stderr));
-    let champion = f.registry().alias(CHAMPION).expect("alias").expect("champion");
+    let champion = f
+        .registry()
+        .alias(CHAMPION)
+        .expect("alias")
+        .expect("champion");
     let versions = f.registry().list().expect("list").len();
 
     // With a threshold no PSI can exceed, --skip-if-no-drift trains nothing (exit 10).
@@ -222,9 +265,17 @@ fn a_held_lock_exits_75_and_drift_can_skip_or_force_a_run() {
         "--drift-threshold",
         "0",
     ]);
-    assert!(matches!(o.status.code(), Some(0) | Some(10)), "stderr: {}", text(&o.stderr));
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(10)),
+        "stderr: {}",
+        text(&o.stderr)
+    );
     assert_eq!(f.registry().list().expect("list").len(), versions + 1);
-    let after = f.registry().alias(CHAMPION).expect("alias").expect("champion");
+    let after = f
+        .registry()
+        .alias(CHAMPION)
+        .expect("alias")
+        .expect("champion");
     let challenger = f.registry().alias(CHALLENGER).expect("alias");
     // The new model is either the new champion or the challenger beside the old one.
     assert!(after != champion || challenger.is_some());
@@ -232,7 +283,10 @@ fn a_held_lock_exits_75_and_drift_can_skip_or_force_a_run() {
     // One log line per run, in order.
     let log = read_log(&f.models).expect("log");
     let statuses: Vec<&str> = log.iter().map(|l| l.status.as_str()).collect();
-    assert_eq!(statuses[..3], ["locked", "first_champion", "skipped_no_drift"]);
+    assert_eq!(
+        statuses[..3],
+        ["locked", "first_champion", "skipped_no_drift"]
+    );
     assert_eq!(log.len(), 4);
     assert_eq!(log[0].exit_code, 75);
     let skipped = &log[2];
@@ -245,7 +299,7 @@ fn a_held_lock_exits_75_and_drift_can_skip_or_force_a_run() {
 fn psi_is_zero_for_the_same_distribution_and_large_for_a_shift() {
     let names = vec!["x".to_string()];
     let reference: Vec<f64> = (0..1000).map(f64::from).collect();
-    let profile = DriftProfile::fit(&names, &[reference.clone()]).expect("profile");
+    let profile = DriftProfile::fit(&names, std::slice::from_ref(&reference)).expect("profile");
     // Deciles of 0..999 are 99, 199, …, 899: ten bins of 10% each.
     assert_eq!(profile.features[0].edges[0], 99.0);
     assert_eq!(profile.features[0].proportions, vec![0.1; 10]);

@@ -93,7 +93,12 @@ fn train_on_a_warehouse_splits_out_of_time_and_registers_a_champion() {
     );
     assert_eq!(
         plan.skipped.iter().map(|s| s.date).collect::<Vec<_>>(),
-        vec![d(2024, 4, 30), d(2024, 5, 31), d(2024, 7, 31), d(2024, 8, 31)]
+        vec![
+            d(2024, 4, 30),
+            d(2024, 5, 31),
+            d(2024, 7, 31),
+            d(2024, 8, 31)
+        ]
     );
 
     // No customer-date in two sets, and each set holds only its dates.
@@ -144,7 +149,13 @@ fn train_on_a_warehouse_splits_out_of_time_and_registers_a_champion() {
         ),
         "{stdout}"
     );
-    for name in ["logistic", "decision_tree", "random_forest", "gbdt", "oracle"] {
+    for name in [
+        "logistic",
+        "decision_tree",
+        "random_forest",
+        "gbdt",
+        "oracle",
+    ] {
         assert!(stdout.contains(name), "table lacks {name}: {stdout}");
     }
     assert!(out.join("report.html").is_file());
@@ -192,7 +203,10 @@ fn train_on_a_warehouse_splits_out_of_time_and_registers_a_champion() {
     );
     let champion = reg.manifest(CHAMPION).expect("manifest");
     assert_eq!(champion.training_as_of.len(), 7);
-    assert_eq!(champion.feature_catalog_hash, churn::features::catalog::catalog_hash());
+    assert_eq!(
+        champion.feature_catalog_hash,
+        churn::features::catalog::catalog_hash()
+    );
     assert_eq!(champion.data_fingerprint, set.fingerprint);
     assert!(champion.metrics["validation_auc"].as_f64().is_some());
     assert!(champion.metrics["test_ece"].as_f64().is_some());
@@ -211,8 +225,14 @@ fn train_on_a_warehouse_splits_out_of_time_and_registers_a_champion() {
         s(&params),
     ]);
     assert!(o.status.success(), "second train: {}", text(&o.stderr));
-    assert_eq!(reg.alias(CHAMPION).expect("alias"), Some(champion.version.clone()));
-    let challenger = reg.alias(CHALLENGER).expect("alias").expect("challenger set");
+    assert_eq!(
+        reg.alias(CHAMPION).expect("alias"),
+        Some(champion.version.clone())
+    );
+    let challenger = reg
+        .alias(CHALLENGER)
+        .expect("alias")
+        .expect("challenger set");
     assert!(challenger.starts_with("v0005-"), "{challenger}");
     // Default report directory: <models>/reports/<time>/.
     let reports: Vec<_> = std::fs::read_dir(models.join("reports"))
@@ -224,7 +244,10 @@ fn train_on_a_warehouse_splits_out_of_time_and_registers_a_champion() {
     let o = churn(&["models", "list", "--models", s(&models)]);
     assert!(o.status.success());
     let list = text(&o.stdout);
-    assert!(list.contains("champion") && list.contains("challenger"), "{list}");
+    assert!(
+        list.contains("champion") && list.contains("challenger"),
+        "{list}"
+    );
 }
 
 /// A Telco-like table: churn is driven by a month-to-month contract, short tenure and high
@@ -234,7 +257,11 @@ fn write_telco(path: &Path, n: usize, seed: u64, with_label: bool) {
     let mut csv = String::from("customerID,gender,tenure,Contract,MonthlyCharges,TotalCharges");
     csv.push_str(if with_label { ",Churn\n" } else { "\n" });
     for i in 0..n {
-        let gender = if rng.random::<bool>() { "Female" } else { "Male" };
+        let gender = if rng.random::<bool>() {
+            "Female"
+        } else {
+            "Male"
+        };
         let u: f64 = rng.random();
         let contract = if u < 0.5 {
             "Month-to-month"
@@ -243,7 +270,11 @@ fn write_telco(path: &Path, n: usize, seed: u64, with_label: bool) {
         } else {
             "Two year"
         };
-        let tenure: u32 = if i % 40 == 0 { 0 } else { rng.random_range(1..72) };
+        let tenure: u32 = if i % 40 == 0 {
+            0
+        } else {
+            rng.random_range(1..72)
+        };
         let monthly = 20.0 + 100.0 * rng.random::<f64>();
         let total = if tenure == 0 {
             " ".to_string()
@@ -301,20 +332,33 @@ fn train_on_a_flat_table_then_predict_every_row_with_reasons() {
             + rows["test"].as_u64().unwrap_or(0),
         1_000
     );
-    assert!((590..=610).contains(&rows["train"].as_u64().unwrap_or(0)), "{rows}");
+    assert!(
+        (590..=610).contains(&rows["train"].as_u64().unwrap_or(0)),
+        "{rows}"
+    );
     for m in metrics["models"].as_array().expect("models") {
         let auc = m["test"]["roc_auc"].as_f64().expect("auc");
-        assert!(auc > 0.7, "{} test AUC {auc} on a planted signal", m["algorithm"]);
+        assert!(
+            auc > 0.7,
+            "{} test AUC {auc} on a planted signal",
+            m["algorithm"]
+        );
     }
     let reg = Registry::open(&models).expect("registry");
     let champion = reg.manifest(CHAMPION).expect("champion");
     assert!(champion.training_as_of.is_empty());
     assert!(
-        champion.features.iter().any(|f| f == "Contract=Month-to-month"),
+        champion
+            .features
+            .iter()
+            .any(|f| f == "Contract=Month-to-month"),
         "{:?}",
         champion.features
     );
-    assert!(!champion.features.iter().any(|f| f.starts_with("customerID")));
+    assert!(!champion
+        .features
+        .iter()
+        .any(|f| f.starts_with("customerID")));
 
     // Predict on the same customers without the label.
     let unlabelled = tmp.path().join("telco_nolabel.csv");
@@ -356,7 +400,9 @@ fn train_on_a_flat_table_then_predict_every_row_with_reasons() {
     assert_eq!(p.dtype(), &DataType::Float64);
     let p = p.f64().expect("f64");
     assert_eq!(p.null_count(), 0);
-    assert!(p.iter().all(|v| v.is_some_and(|v| (0.0..=1.0).contains(&v))));
+    assert!(p
+        .iter()
+        .all(|v| v.is_some_and(|v| (0.0..=1.0).contains(&v))));
     // Month-to-month customers score higher on average (the planted signal).
     let reasons = df.column("reason_1").expect("reasons");
     let reasons = reasons.str().expect("text");
@@ -402,15 +448,21 @@ fn bad_tables_are_refused_with_errors_that_name_the_problem() {
     let df = read_table(&path).expect("read");
 
     // No label column: the error names it and lists the columns.
-    let err = table_training_set(df.clone(), &path, "churned", Some("id"), 1)
-        .expect_err("no such label");
-    assert!(matches!(err, DatasetError::MissingColumn { role: "label", .. }));
+    let err =
+        table_training_set(df.clone(), &path, "churned", Some("id"), 1).expect_err("no such label");
+    assert!(matches!(
+        err,
+        DatasetError::MissingColumn { role: "label", .. }
+    ));
     let msg = err.to_string();
-    assert!(msg.contains("`churned`") && msg.contains("plan, spend"), "{msg}");
+    assert!(
+        msg.contains("`churned`") && msg.contains("plan, spend"),
+        "{msg}"
+    );
 
     // A column null in every row.
-    let err = table_training_set(df.clone(), &path, "Churn", Some("id"), 1)
-        .expect_err("all-null column");
+    let err =
+        table_training_set(df.clone(), &path, "Churn", Some("id"), 1).expect_err("all-null column");
     assert!(err.to_string().contains("`empty`"), "{err}");
     assert!(err.to_string().contains("entirely null"), "{err}");
 
@@ -430,7 +482,10 @@ fn bad_tables_are_refused_with_errors_that_name_the_problem() {
     )
     .expect_err("one class");
     let msg = err.to_string();
-    assert!(msg.contains("single class") && msg.contains("0 churners"), "{msg}");
+    assert!(
+        msg.contains("single class") && msg.contains("0 churners"),
+        "{msg}"
+    );
 
     // A label that is not binary names the row and value.
     let bad_label = tmp.path().join("bad.csv");
@@ -456,7 +511,11 @@ fn bad_tables_are_refused_with_errors_that_name_the_problem() {
         s(&tmp.path().join("m")),
     ]);
     assert!(!o.status.success());
-    assert!(text(&o.stderr).contains("no label column `churned`"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("no label column `churned`"),
+        "{}",
+        text(&o.stderr)
+    );
 
     // Bad hyperparameters are refused before any data is read.
     let params = tmp.path().join("p.json");
@@ -473,5 +532,9 @@ fn bad_tables_are_refused_with_errors_that_name_the_problem() {
         s(&tmp.path().join("m")),
     ]);
     assert!(!o.status.success());
-    assert!(text(&o.stderr).contains("forest.n_trees"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("forest.n_trees"),
+        "{}",
+        text(&o.stderr)
+    );
 }

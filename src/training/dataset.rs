@@ -114,7 +114,9 @@ pub enum DatasetError {
         column: String,
         columns: Vec<String>,
     },
-    #[error("column `{column}` is entirely null: it carries no information; drop it from the table")]
+    #[error(
+        "column `{column}` is entirely null: it carries no information; drop it from the table"
+    )]
     AllNullColumn { column: String },
     #[error("label column `{column}` is null in every row; nothing to learn from")]
     NoLabels { column: String },
@@ -688,13 +690,11 @@ pub fn table_training_set(
     if df.height() == 0 {
         return Err(DatasetError::EmptyTable);
     }
-    let label_col = df
-        .column(label)
-        .map_err(|_| DatasetError::MissingColumn {
-            role: "label",
-            column: label.to_string(),
-            columns: column_names(&df),
-        })?;
+    let label_col = df.column(label).map_err(|_| DatasetError::MissingColumn {
+        role: "label",
+        column: label.to_string(),
+        columns: column_names(&df),
+    })?;
     if let Some(id) = id {
         if df.column(id).is_err() {
             return Err(DatasetError::MissingColumn {
@@ -720,7 +720,8 @@ pub fn table_training_set(
     let unlabelled_rows = label_col.null_count();
     let df = if unlabelled_rows > 0 {
         let mask = label_col.is_not_null();
-        df.filter(&mask).map_err(polars("dropping unlabelled rows"))?
+        df.filter(&mask)
+            .map_err(polars("dropping unlabelled rows"))?
     } else {
         df
     };
@@ -822,7 +823,12 @@ mod tests {
         let skipped: Vec<NaiveDate> = plan.skipped.iter().map(|s| s.date).collect();
         assert_eq!(
             skipped,
-            vec![d(2024, 4, 30), d(2024, 5, 31), d(2024, 7, 31), d(2024, 8, 31)]
+            vec![
+                d(2024, 4, 30),
+                d(2024, 5, 31),
+                d(2024, 7, 31),
+                d(2024, 8, 31)
+            ]
         );
         for t in &plan.train {
             assert!(label_end(*t) <= plan.valid);
@@ -877,8 +883,12 @@ mod tests {
             matches!(err, DatasetError::TooFewDates { valid: None, .. }),
             "{err}"
         );
-        let err = plan_dates(from, until, &[d(2024, 2, 29), d(2024, 3, 31), d(2024, 6, 30)])
-            .expect_err("nothing to train on");
+        let err = plan_dates(
+            from,
+            until,
+            &[d(2024, 2, 29), d(2024, 3, 31), d(2024, 6, 30)],
+        )
+        .expect_err("nothing to train on");
         assert!(
             matches!(err, DatasetError::TooFewDates { valid: Some(_), .. }),
             "{err}"
@@ -888,7 +898,10 @@ mod tests {
     #[test]
     fn an_export_shorter_than_the_label_horizon_is_refused() {
         let err = plan_dates(d(2024, 1, 1), d(2024, 3, 15), &[]).expect_err("too short");
-        assert!(matches!(err, DatasetError::NoObservedLabels { .. }), "{err}");
+        assert!(
+            matches!(err, DatasetError::NoObservedLabels { .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -902,7 +915,10 @@ mod tests {
         all.sort_unstable();
         assert_eq!(all, (0..100).collect::<Vec<_>>());
         assert_eq!(stratified_split(&labels, 7), [tr, va, te]);
-        assert_ne!(stratified_split(&labels, 8)[0], stratified_split(&labels, 7)[0]);
+        assert_ne!(
+            stratified_split(&labels, 8)[0],
+            stratified_split(&labels, 7)[0]
+        );
     }
 
     #[test]

@@ -254,7 +254,10 @@ impl FeatureProfile {
         let mut edges: Vec<f64> = if sorted.is_empty() {
             Vec::new()
         } else {
-            DECILES.iter().map(|&q| lower_quantile(&sorted, q)).collect()
+            DECILES
+                .iter()
+                .map(|&q| lower_quantile(&sorted, q))
+                .collect()
         };
         edges.dedup();
         let (proportions, missing) = shares(&edges, column);
@@ -316,11 +319,12 @@ impl DriftProfile {
             .features
             .iter()
             .map(|profile| {
-                let i = names.iter().position(|n| *n == profile.feature).ok_or_else(|| {
-                    DriftError::MissingFeature {
+                let i = names
+                    .iter()
+                    .position(|n| *n == profile.feature)
+                    .ok_or_else(|| DriftError::MissingFeature {
                         feature: profile.feature.clone(),
-                    }
-                })?;
+                    })?;
                 profile.psi_of(columns[i].as_ref())
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -371,9 +375,10 @@ mod tests {
     #[test]
     fn identical_data_has_zero_psi_and_a_shift_is_large() {
         let reference: Vec<f64> = (0..1000).map(f64::from).collect();
-        let profile = DriftProfile::fit(&names(&["x"]), &[reference.clone()]).expect("profile");
+        let profile =
+            DriftProfile::fit(&names(&["x"]), std::slice::from_ref(&reference)).expect("profile");
         let same = profile
-            .compare(&names(&["x"]), &[reference.clone()])
+            .compare(&names(&["x"]), std::slice::from_ref(&reference))
             .expect("compare");
         assert_eq!(same.features[0].psi, 0.0);
 
@@ -392,17 +397,22 @@ mod tests {
     #[test]
     fn missing_values_count_as_their_own_bin() {
         let reference: Vec<f64> = (0..100).map(f64::from).collect();
-        let profile = DriftProfile::fit(&names(&["x"]), &[reference.clone()]).expect("profile");
+        let profile = DriftProfile::fit(&names(&["x"]), &[reference]).expect("profile");
         // Half of today's values missing, the rest spread like the reference.
         let today: Vec<f64> = (0..200)
-            .map(|i| if i % 2 == 0 { f64::NAN } else { f64::from(i / 2) })
+            .map(|i| {
+                if i % 2 == 0 {
+                    f64::NAN
+                } else {
+                    f64::from(i / 2)
+                }
+            })
             .collect();
         let r = profile.compare(&names(&["x"]), &[today]).expect("compare");
         let f = &r.features[0];
         assert_eq!(f.current_missing, 0.5);
         // Ten bins 0.1 → 0.05, missing 0 (floored) → 0.5.
-        let expected =
-            10.0 * (-0.05) * 0.5f64.ln() + (0.5 - PSI_FLOOR) * (0.5 / PSI_FLOOR).ln();
+        let expected = 10.0 * (-0.05) * 0.5f64.ln() + (0.5 - PSI_FLOOR) * (0.5 / PSI_FLOOR).ln();
         assert!((f.psi - expected).abs() < 1e-12, "{} vs {expected}", f.psi);
     }
 
@@ -413,7 +423,10 @@ mod tests {
         let profile = DriftProfile::fit(&names(&["a", "b"]), &[a.clone(), b]).expect("profile");
         let b_shifted = vec![1.0; 100];
         let r = profile
-            .compare(&names(&["b", "a", "extra"]), &[b_shifted, a.clone(), a.clone()])
+            .compare(
+                &names(&["b", "a", "extra"]),
+                &[b_shifted, a.clone(), a.clone()],
+            )
             .expect("compare");
         assert_eq!(r.features[0].feature, "b");
         assert_eq!(r.features[1].feature, "a");

@@ -26,10 +26,11 @@ use crate::features::pit::day_number;
 use crate::generate::{truth_columns, CHURN_TRUTH, TRUTH_DIR};
 use crate::output::{write_atomic, write_frame, write_json, FileFormat, OutputError};
 use crate::progress;
-use crate::registry::{Action, Manifest, NewManifest, Registry, RegistryError, CHALLENGER, CHAMPION};
+use crate::registry::{
+    Action, Manifest, NewManifest, Registry, RegistryError, CHALLENGER, CHAMPION,
+};
 use crate::training::dataset::{
-    read_table, table_training_set, warehouse_training_set, DataSource, DatasetError,
-    TrainingSet,
+    read_table, table_training_set, warehouse_training_set, DataSource, DatasetError, TrainingSet,
 };
 use crate::training::drift::{DriftError, DriftProfile};
 use crate::training::encode::{FeatureMatrix, TableEncoder};
@@ -67,7 +68,9 @@ pub enum TrainError {
     Load(#[from] LoadError),
     #[error(transparent)]
     Dataset(#[from] DatasetError),
-    #[error("no algorithm to train: pass at least one of logistic, decision_tree, random_forest, gbdt")]
+    #[error(
+        "no algorithm to train: pass at least one of logistic, decision_tree, random_forest, gbdt"
+    )]
     NoAlgorithms,
     #[error("{path}: cannot read the file: {source}")]
     ReadFile {
@@ -137,7 +140,10 @@ pub enum TrainError {
         source: ModelError,
     },
     #[error("the table has no id column `{column}`; its columns are: {}", columns.join(", "))]
-    MissingId { column: String, columns: Vec<String> },
+    MissingId {
+        column: String,
+        columns: Vec<String>,
+    },
     #[error("building the predictions table: {source}")]
     Frame {
         #[source]
@@ -229,7 +235,10 @@ pub fn load_economics(path: &Path) -> Result<CampaignEconomics, TrainError> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrainSource {
     /// A warehouse export directory; `as_of` empty = the default month-ends.
-    Warehouse { data: PathBuf, as_of: Vec<NaiveDate> },
+    Warehouse {
+        data: PathBuf,
+        as_of: Vec<NaiveDate>,
+    },
     /// A flat CSV/Parquet table with a label column and an optional id column.
     Table {
         path: PathBuf,
@@ -279,12 +288,11 @@ pub struct EncodedSet {
 /// three sets with it.
 pub fn encode_set(set: &TrainingSet) -> Result<EncodedSet, TrainError> {
     let exclude = set.exclude_refs();
-    let encoder = TableEncoder::fit(&set.train.frame, &exclude).map_err(|source| {
-        TrainError::Encode {
+    let encoder =
+        TableEncoder::fit(&set.train.frame, &exclude).map_err(|source| TrainError::Encode {
             set: "train",
             source,
-        }
-    })?;
+        })?;
     let enc = |frame: &DataFrame, set: &'static str| {
         encoder
             .transform(frame)
@@ -396,13 +404,14 @@ pub fn fit_candidates(
         model.set_reference_profile(profile.clone());
         let train_seconds = started.elapsed().as_secs_f64();
         let name = algorithm.to_string();
-        let valid_scores = model
-            .predict_proba(&encoded.valid)
-            .map_err(|source| TrainError::Score {
-                model: name.clone(),
-                set: "valid",
-                source,
-            })?;
+        let valid_scores =
+            model
+                .predict_proba(&encoded.valid)
+                .map_err(|source| TrainError::Score {
+                    model: name.clone(),
+                    set: "valid",
+                    source,
+                })?;
         let validation_auc =
             roc_auc(&valid_scores, &set.valid.labels).map_err(|source| TrainError::Evaluate {
                 model: name.clone(),
@@ -649,13 +658,10 @@ pub fn register_candidate(
     set: &TrainingSet,
     metrics: serde_json::Value,
 ) -> Result<Manifest, TrainError> {
-    let bytes = c
-        .model
-        .to_bytes()
-        .map_err(|source| TrainError::LoadModel {
-            version: "new model".into(),
-            source,
-        })?;
+    let bytes = c.model.to_bytes().map_err(|source| TrainError::LoadModel {
+        version: "new model".into(),
+        source,
+    })?;
     let mut m = NewManifest::new(c.model.algorithm().name());
     m.hyperparameters = c.model.hyperparameters();
     m.features = c.model.feature_names().to_vec();
@@ -888,7 +894,8 @@ fn data_dir(source: &TrainSource) -> Option<&Path> {
 
 /// Short `v<seq>` form of a version id (`v0003-2026…` → `v3`).
 pub fn short_version(version: &str) -> String {
-    crate::registry::parse_version_id(version).map_or_else(|| version.to_string(), |s| format!("v{s}"))
+    crate::registry::parse_version_id(version)
+        .map_or_else(|| version.to_string(), |s| format!("v{s}"))
 }
 
 /// Trains, evaluates, reports and registers. Parameters are checked before any data is read.
@@ -1096,9 +1103,11 @@ pub fn predict_frame(
         source,
     };
     let mut probability = Vec::with_capacity(n);
-    let mut texts: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(n); reasons];
-    let mut features: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(n); reasons];
-    let mut contributions: Vec<Vec<Option<f64>>> = vec![Vec::with_capacity(n); reasons];
+    let mut texts: Vec<Vec<Option<String>>> = (0..reasons).map(|_| Vec::with_capacity(n)).collect();
+    let mut features: Vec<Vec<Option<String>>> =
+        (0..reasons).map(|_| Vec::with_capacity(n)).collect();
+    let mut contributions: Vec<Vec<Option<f64>>> =
+        (0..reasons).map(|_| Vec::with_capacity(n)).collect();
     let mut offset = 0;
     while offset < n {
         let len = PREDICT_BATCH_ROWS.min(n - offset);

@@ -35,9 +35,9 @@ use crate::training::evaluate::{check_inputs, EvalError, Evaluation};
 use crate::training::models::ChurnModel;
 use crate::training::pipeline::{
     best_by_validation, dataset_facts, default_report_dir, describe_dataset, encode_set,
-    fit_candidates, load_model, manifest_metrics, model_metrics_entry, model_profile,
-    model_report, oracle, oracle_report, register_candidate, score_and_evaluate, short_version,
-    write_reports, Candidate, TrainError, TrainOptions,
+    fit_candidates, load_model, manifest_metrics, model_metrics_entry, model_profile, model_report,
+    oracle, oracle_report, register_candidate, score_and_evaluate, short_version, write_reports,
+    Candidate, TrainError, TrainOptions,
 };
 use crate::training::report::{comparison_table_text, ModelReport, ReportInput};
 use crate::warehouse;
@@ -689,10 +689,9 @@ fn run(o: &RetrainOptions, log: &mut RetrainLogEntry) -> Result<RetrainOutcome, 
             scored,
         }
     });
-    if let (Some(logged), Some(Ok((_, ev)))) = (
-        log.champion.as_mut(),
-        champion.as_ref().map(|c| &c.scored),
-    ) {
+    if let (Some(logged), Some(Ok((_, ev)))) =
+        (log.champion.as_mut(), champion.as_ref().map(|c| &c.scored))
+    {
         logged.test_auc = Some(ev.roc_auc);
         logged.test_ece = Some(ev.calibration.ece);
     }
@@ -746,7 +745,8 @@ fn run(o: &RetrainOptions, log: &mut RetrainLogEntry) -> Result<RetrainOutcome, 
             match reg.auto_champion(&best_version, &reason)? {
                 Some(_) => (Decision::FirstChampion, reason),
                 None => {
-                    let reason = "a champion appeared during the run; the new model is challenger".to_string();
+                    let reason = "a champion appeared during the run; the new model is challenger"
+                        .to_string();
                     reg.set_alias(CHALLENGER, &best_version, Action::Promote, &reason)?;
                     (Decision::Kept, reason)
                 }
@@ -928,10 +928,13 @@ mod tests {
 
         let better = gate(&noisy, 0.02, &perfect, 0.025, &labels, &opts).expect("gate");
         assert_eq!(better.auc.challenger_auc, 1.0);
-        assert!(better.auc.lower > 0.0 && better.promote, "{}", better.reason);
+        assert!(
+            better.auc.lower > 0.0 && better.promote,
+            "{}",
+            better.reason
+        );
         // The same AUC gain but an ECE 0.02 worse than allowed: kept.
-        let worse_calibrated =
-            gate(&noisy, 0.02, &perfect, 0.05, &labels, &opts).expect("gate");
+        let worse_calibrated = gate(&noisy, 0.02, &perfect, 0.05, &labels, &opts).expect("gate");
         assert!(worse_calibrated.auc_passed && !worse_calibrated.ece_passed);
         assert!(!worse_calibrated.promote);
         assert!(worse_calibrated.reason.contains("worse calibrated"));
