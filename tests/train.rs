@@ -248,6 +248,44 @@ fn train_on_a_warehouse_splits_out_of_time_and_registers_a_champion() {
         list.contains("champion") && list.contains("challenger"),
         "{list}"
     );
+
+    // Score today's churn_prediction_features (from `churn features`) with the champion: one
+    // row per active customer, with the id and the features' as-of date.
+    let features = tmp.path().join("features");
+    let o = churn(&["features", "--data", s(&data), "--out", s(&features)]);
+    assert!(o.status.success(), "features: {}", text(&o.stderr));
+    let scored = tmp.path().join("scores.parquet");
+    let o = churn(&[
+        "predict",
+        "--models",
+        s(&models),
+        "--table",
+        s(&features.join("churn_prediction_features.parquet")),
+        "--out",
+        s(&scored),
+    ]);
+    assert!(o.status.success(), "predict: {}", text(&o.stderr));
+    let df = read_table(&scored).expect("predictions");
+    let today = churn::features::churn_prediction_features(&wh, &[d(2024, 12, 31)], None)
+        .expect("features");
+    assert_eq!(df.height(), today.height());
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(
+        names[..3],
+        ["customer_id", "as_of_date", "churn_probability"]
+    );
+    assert_eq!(
+        df.column("model_version")
+            .expect("version")
+            .str()
+            .expect("text")
+            .get(0),
+        Some(champion.version.as_str())
+    );
 }
 
 /// A Telco-like table: churn is driven by a month-to-month contract, short tenure and high

@@ -22,6 +22,7 @@ use polars::prelude::{ChunkAgg, Column, DataFrame, DataType, PolarsError};
 use serde::{Deserialize, Serialize};
 
 use crate::features::catalog::catalog_hash;
+use crate::features::columns::AS_OF_DATE;
 use crate::features::pit::day_number;
 use crate::generate::{truth_columns, CHURN_TRUTH, TRUTH_DIR};
 use crate::output::{write_atomic, write_frame, write_json, FileFormat, OutputError};
@@ -378,18 +379,18 @@ pub fn score_and_evaluate(
     Ok((scores, ev))
 }
 
-/// Fits, calibrates and evaluates every requested algorithm. `on_start` is called with each
-/// algorithm before it is fitted (for progress).
+/// Fits, calibrates and evaluates every requested algorithm. `on_start` is called before each
+/// fit with the number of models done and the algorithm about to be fitted (for progress).
 pub fn fit_candidates(
     set: &TrainingSet,
     encoded: &EncodedSet,
     options: &TrainOptions,
-    mut on_start: impl FnMut(Algorithm),
+    mut on_start: impl FnMut(usize, Algorithm),
 ) -> Result<Vec<Candidate>, TrainError> {
     let profile = reference_profile(&encoded.train)?;
     let mut out = Vec::with_capacity(options.algorithms.len());
-    for &algorithm in &options.algorithms {
-        on_start(algorithm);
+    for (done, &algorithm) in options.algorithms.iter().enumerate() {
+        on_start(done, algorithm);
         let started = Instant::now();
         let mut model = ChurnModel::fit(
             algorithm,
@@ -910,9 +911,9 @@ pub fn train(req: &TrainRequest) -> Result<TrainRun, TrainError> {
     let encoded = encode_set(&set)?;
     spinner.finish_and_clear();
     let bar = progress::bar(req.options.algorithms.len() as u64, "training");
-    let candidates = fit_candidates(&set, &encoded, &req.options, |a| {
+    let candidates = fit_candidates(&set, &encoded, &req.options, |done, a| {
+        bar.set_position(done as u64);
         bar.set_message(a.to_string());
-        bar.inc(0);
     })?;
     bar.finish_and_clear();
     let oracle = match data_dir(&req.source) {
@@ -1084,7 +1085,8 @@ pub fn resolve_id_column(
     Ok(trained_with.filter(|c| has(c)).map(str::to_string))
 }
 
-/// Scores `df` with `model`: the id column (or `row`, 1-based), `churn_probability`, for
+/// Scores `df` with `model`: the id column (or `row`, 1-based), `as_of_date` when the table
+/// has one, `churn_probability`, for
 /// `k = 1..=reasons` the columns `reason_k` (text, see [`reason_text`]), `reason_k_feature`
 /// and `reason_k_contribution` (null when the row has fewer reasons), and `model_version`.
 /// `on_batch` is called with the rows done after each batch.
@@ -1130,6 +1132,12 @@ pub fn predict_frame(
         Some(id) => df.column(id).map_err(frame_err)?.clone(),
         None => Column::new(ROW_COLUMN.into(), (1..=n as u64).collect::<Vec<_>>()),
     });
+    // The features' as-of date travels with every score (a campaign can tell what it pulled).
+    if id_column != Some(AS_OF_DATE) {
+        if let Ok(as_of) = df.column(AS_OF_DATE) {
+            columns.push(as_of.clone());
+        }
+    }
     columns.push(Column::new(PROBABILITY_COLUMN.into(), probability));
     for k in 0..reasons {
         let i = k + 1;

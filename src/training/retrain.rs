@@ -585,7 +585,8 @@ struct ChampionScore {
 fn run(o: &RetrainOptions, log: &mut RetrainLogEntry) -> Result<RetrainOutcome, RetrainError> {
     check_options(o)?;
     o.train.check()?;
-    let reg = Registry::open(&o.models_dir)?;
+    let reg = Registry::open(&o.models_dir)?
+        .with_actor(format!("churn retrain (pid {})", std::process::id()));
     let _lock = reg.lock(RETRAIN_LOCK).map_err(|e| match e {
         e @ RegistryError::Locked { .. } => RetrainError::Locked(e),
         other => RetrainError::Registry(other),
@@ -613,19 +614,22 @@ fn run(o: &RetrainOptions, log: &mut RetrainLogEntry) -> Result<RetrainOutcome, 
         if let Some(profile) = model_profile(model, &manifest.version)? {
             let today = churn_prediction_features(&wh, &[observed_until], None)
                 .map_err(DatasetError::from)?;
-            let x = model
-                .encoder()
-                .transform(&today)
-                .map_err(|source| TrainError::Score {
-                    model: manifest.version.clone(),
-                    set: "today's features",
-                    source,
-                })?;
-            let report = profile
-                .compare(&x.names, &x.columns)
-                .map_err(TrainError::from)?;
-            log.drift = Some(report.summary(o.drift_threshold, DRIFT_TOP_IN_LOG));
-            drift = Some(report);
+            // A champion that cannot read today's features has no drift to report; the gate
+            // below replaces it (it cannot score the test rows either).
+            match model.encoder().transform(&today) {
+                Ok(x) => {
+                    let report = profile
+                        .compare(&x.names, &x.columns)
+                        .map_err(TrainError::from)?;
+                    log.drift = Some(report.summary(o.drift_threshold, DRIFT_TOP_IN_LOG));
+                    drift = Some(report);
+                }
+                Err(e) => tracing::warn!(
+                    version = %manifest.version,
+                    error = %e,
+                    "The champion cannot encode today's features; no drift measured"
+                ),
+            }
         }
     }
     if o.skip_if_no_drift {
@@ -665,9 +669,9 @@ fn run(o: &RetrainOptions, log: &mut RetrainLogEntry) -> Result<RetrainOutcome, 
         }));
     }
     let bar = progress::bar(o.train.algorithms.len() as u64, "training");
-    let candidates = fit_candidates(&set, &encoded, &o.train, |a| {
+    let candidates = fit_candidates(&set, &encoded, &o.train, |done, a| {
+        bar.set_position(done as u64);
         bar.set_message(a.to_string());
-        bar.inc(0);
     })?;
     bar.finish_and_clear();
     let best = best_by_validation(&candidates).ok_or(TrainError::NoAlgorithms)?;
