@@ -121,7 +121,10 @@ impl Export {
 }
 
 fn report(r: &LoadReport, t: Table) -> &TableReport {
-    r.tables.iter().find(|x| x.table == t).expect("table report")
+    r.tables
+        .iter()
+        .find(|x| x.table == t)
+        .expect("table report")
 }
 
 /// `(source row, reason)` of every quarantined row of a table.
@@ -256,7 +259,10 @@ fn unparseable_timestamp_is_quarantined() {
 #[test]
 fn unparseable_bool_is_quarantined() {
     let (_, rep) = Export::valid()
-        .append(Table::CampaignTarget, "K2,C1,upsell,2024-03-01,treatment,yes,")
+        .append(
+            Table::CampaignTarget,
+            "K2,C1,upsell,2024-03-01,treatment,yes,",
+        )
         .load_ok();
     assert_one_quarantined(
         &rep,
@@ -299,7 +305,10 @@ fn margin_rate_above_one_is_out_of_range() {
 #[test]
 fn satisfaction_seven_is_out_of_range() {
     let (_, rep) = Export::valid()
-        .append(Table::SupportTicket, "T3,C1,2024-03-05T10:00:00Z,,billing,low,7")
+        .append(
+            Table::SupportTicket,
+            "T3,C1,2024-03-05T10:00:00Z,,billing,low,7",
+        )
         .load_ok();
     assert_one_quarantined(
         &rep,
@@ -313,7 +322,10 @@ fn satisfaction_seven_is_out_of_range() {
 #[test]
 fn unknown_severity_is_out_of_range() {
     let (_, rep) = Export::valid()
-        .append(Table::SupportTicket, "T3,C1,2024-03-05T10:00:00Z,,billing,urgent,")
+        .append(
+            Table::SupportTicket,
+            "T3,C1,2024-03-05T10:00:00Z,,billing,urgent,",
+        )
         .load_ok();
     assert_one_quarantined(
         &rep,
@@ -355,7 +367,10 @@ fn empty_customer_id_is_missing() {
 #[test]
 fn whitespace_only_counts_as_empty() {
     let (_, rep) = Export::valid()
-        .append(Table::Customer, "   ,Dee,consumer,gold,north,,2023-01-15,one_year,,")
+        .append(
+            Table::Customer,
+            "   ,Dee,consumer,gold,north,,2023-01-15,one_year,,",
+        )
         .load_ok();
     assert_one_quarantined(
         &rep,
@@ -397,7 +412,10 @@ fn orphan_product_in_an_assignment() {
 #[test]
 fn null_optional_foreign_key_is_fine_but_unknown_one_is_an_orphan() {
     let (wh, rep) = Export::valid()
-        .append(Table::CampaignTarget, "K2,C3,upsell,2024-03-01,treatment,false,P7")
+        .append(
+            Table::CampaignTarget,
+            "K2,C3,upsell,2024-03-01,treatment,false,P7",
+        )
         .load_ok();
     assert_one_quarantined(
         &rep,
@@ -436,7 +454,10 @@ fn facts_of_a_quarantined_customer_become_orphans() {
 #[test]
 fn conflicting_duplicate_key_keeps_the_first_row() {
     let (wh, rep) = Export::valid()
-        .append(Table::Invoice, "I1,C1,2024-01-01,99,0,0,2024-01-15,2024-01-10")
+        .append(
+            Table::Invoice,
+            "I1,C1,2024-01-01,99,0,0,2024-01-15,2024-01-10",
+        )
         .load_ok();
     assert_one_quarantined(
         &rep,
@@ -465,7 +486,10 @@ fn conflicting_duplicate_key_keeps_the_first_row() {
 #[test]
 fn conflicting_composite_key_names_every_key_column() {
     let (_, rep) = Export::valid()
-        .append(Table::CampaignTarget, "K1,C1,retention,2024-02-01,control,,")
+        .append(
+            Table::CampaignTarget,
+            "K1,C1,retention,2024-02-01,control,,",
+        )
         .load_ok();
     assert_one_quarantined(
         &rep,
@@ -486,7 +510,12 @@ fn exact_duplicates_are_collapsed_and_counted() {
         .load_ok();
     let tr = report(&rep, Table::NetworkUsage);
     assert_eq!(
-        (tr.rows_read, tr.rows_used, tr.rows_quarantined, tr.duplicates_collapsed),
+        (
+            tr.rows_read,
+            tr.rows_used,
+            tr.rows_quarantined,
+            tr.duplicates_collapsed
+        ),
         (5, 3, 0, 2)
     );
     assert!(tr.reasons.is_empty());
@@ -515,15 +544,27 @@ fn messy_export_adds_up_exactly() {
         .append(Table::Invoice, "I5,C1,2024-03-01,-3,0,0,2024-03-15,")
         .append(Table::Invoice, "I6,C999,2024-03-01,10,0,0,2024-03-15,")
         .append(Table::Invoice, "I2,C2,2024-01-01,46,0,0,2024-01-15,")
-        .append(Table::Invoice, "I1,C1,2024-01-01,20,0,0,2024-01-15,2024-01-10")
-        .append(Table::Invoice, "I1,C1,2024-01-01,20.0,0,0,2024-01-15,2024-01-10")
+        .append(
+            Table::Invoice,
+            "I1,C1,2024-01-01,20,0,0,2024-01-15,2024-01-10",
+        )
+        .append(
+            Table::Invoice,
+            "I1,C1,2024-01-01,20.0,0,0,2024-01-15,2024-01-10",
+        )
         // customers: C4 has an empty segment, so C4's usage row is an orphan
         .append(Table::Customer, "C4,Dee,,gold,north,,2023-01-15,one_year,,")
         .append(Table::NetworkUsage, "C4,2024-01-01,1,1,1,0,0")
         .append(Table::NetworkUsage, "C2,2024-01-01,10,300,5,2,0")
         // tickets: bad severity and bad score
-        .append(Table::SupportTicket, "T3,C1,2024-03-05T10:00:00Z,,billing,urgent,")
-        .append(Table::SupportTicket, "T4,C1,2024-03-05T10:00:00Z,,billing,low,0")
+        .append(
+            Table::SupportTicket,
+            "T3,C1,2024-03-05T10:00:00Z,,billing,urgent,",
+        )
+        .append(
+            Table::SupportTicket,
+            "T4,C1,2024-03-05T10:00:00Z,,billing,low,0",
+        )
         .load_ok();
 
     let counts = |t| {
@@ -586,7 +627,7 @@ fn missing_table_is_a_hard_error_naming_table_and_directory() {
                 looked_for,
                 &["fact_support_ticket.parquet", "fact_support_ticket.csv"]
             );
-        },
+        }
         other => panic!("unexpected error: {other}"),
     }
     let msg = err.to_string();
@@ -614,9 +655,15 @@ fn missing_required_column_is_a_hard_error_listing_the_columns_found() {
             assert_eq!(*column, invoice::AMOUNT);
             assert_eq!(
                 found,
-                &["invoice_id", "customer_id", "invoice_date", "due_date", "paid_date"]
+                &[
+                    "invoice_id",
+                    "customer_id",
+                    "invoice_date",
+                    "due_date",
+                    "paid_date"
+                ]
             );
-        },
+        }
         other => panic!("unexpected error: {other}"),
     }
     assert_eq!(err.table(), Some(Table::Invoice));
@@ -644,11 +691,14 @@ fn csv_column_where_nothing_parses_is_a_hard_error() {
             assert_eq!(*column, invoice::AMOUNT);
             assert_eq!(*non_empty, 2);
             assert_eq!(example, "twenty");
-        },
+        }
         other => panic!("unexpected error: {other}"),
     }
     let msg = err.to_string();
-    assert!(msg.contains("fact_invoice.csv") && msg.contains("`amount`"), "{msg}");
+    assert!(
+        msg.contains("fact_invoice.csv") && msg.contains("`amount`"),
+        "{msg}"
+    );
 }
 
 /// Writes every loaded table of `wh` as Parquet into `dir`.
@@ -684,7 +734,7 @@ fn parquet_column_of_the_wrong_physical_type_is_a_hard_error() {
             assert_eq!(*table, Table::Invoice);
             assert_eq!(*column, invoice::AMOUNT);
             assert_eq!(found, "Boolean");
-        },
+        }
         other => panic!("unexpected error: {other}"),
     }
 
@@ -759,7 +809,12 @@ fn absent_optional_columns_get_their_defaults() {
         .load_ok();
     assert_eq!(rep.total_quarantined(), 0);
     let f = |df: &DataFrame, c: &str| -> Vec<Option<f64>> {
-        df.column(c).expect("col").f64().expect("f64").iter().collect()
+        df.column(c)
+            .expect("col")
+            .f64()
+            .expect("f64")
+            .iter()
+            .collect()
     };
     assert_eq!(f(&wh.invoices, invoice::OVERAGE_AMOUNT), [Some(0.0)]);
     assert_eq!(f(&wh.invoices, invoice::DISCOUNT_AMOUNT), [Some(0.0)]);
@@ -808,7 +863,10 @@ fn csv_and_parquet_copies_load_to_equal_frames() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_parquet_copies(&from_csv, dir.path());
     let (from_parquet, rep) = warehouse::load(dir.path()).expect("parquet loads");
-    assert!(rep.tables.iter().all(|t| t.format == warehouse::Format::Parquet));
+    assert!(rep
+        .tables
+        .iter()
+        .all(|t| t.format == warehouse::Format::Parquet));
     for t in Table::ALL {
         assert!(
             from_csv.table(t).equals_missing(from_parquet.table(t)),
@@ -835,7 +893,10 @@ fn csv_and_parquet_copies_load_to_equal_frames() {
         .expect("cast");
     tickets.with_column(opened).expect("opened");
     tickets.with_column(score).expect("score");
-    write_parquet(&mut tickets, &dir.path().join("fact_support_ticket.parquet"));
+    write_parquet(
+        &mut tickets,
+        &dir.path().join("fact_support_ticket.parquet"),
+    );
     let mut text_usage = from_csv.usage.clone();
     let as_text: Vec<Column> = text_usage
         .columns()
@@ -843,10 +904,21 @@ fn csv_and_parquet_copies_load_to_equal_frames() {
         .map(|c| c.cast(&DataType::String).expect("to text"))
         .collect();
     text_usage = DataFrame::new(text_usage.height(), as_text).expect("frame");
-    write_parquet(&mut text_usage, &dir.path().join("fact_network_usage.parquet"));
+    write_parquet(
+        &mut text_usage,
+        &dir.path().join("fact_network_usage.parquet"),
+    );
     let (again, _) = warehouse::load(dir.path()).expect("parquet loads");
-    assert!(from_csv.tickets.equals_missing(&again.tickets), "{:?}", again.tickets);
-    assert!(from_csv.usage.equals_missing(&again.usage), "{:?}", again.usage);
+    assert!(
+        from_csv.tickets.equals_missing(&again.tickets),
+        "{:?}",
+        again.tickets
+    );
+    assert!(
+        from_csv.usage.equals_missing(&again.usage),
+        "{:?}",
+        again.usage
+    );
 }
 
 #[test]
@@ -914,8 +986,14 @@ fn parquet_bad_rows_are_quarantined_as_text_with_every_file_column() {
 #[test]
 fn write_quarantine_writes_original_values_and_reasons() {
     let (_, rep) = Export::valid()
-        .append(Table::Invoice, "I4, C1 ,2024-03-01,\"12,5\",0,0,2024-03-15,")
-        .append(Table::SupportTicket, "T3,C1,2024-03-05T10:00:00Z,,billing,urgent,")
+        .append(
+            Table::Invoice,
+            "I4, C1 ,2024-03-01,\"12,5\",0,0,2024-03-15,",
+        )
+        .append(
+            Table::SupportTicket,
+            "T3,C1,2024-03-05T10:00:00Z,,billing,urgent,",
+        )
         .load_ok();
     let out = tempfile::tempdir().expect("tempdir");
     // A stale file from an earlier run for a table that is now clean goes away.
@@ -928,7 +1006,9 @@ fn write_quarantine_writes_original_values_and_reasons() {
         written,
         [
             out.path().join("quarantine").join("fact_invoice.csv"),
-            out.path().join("quarantine").join("fact_support_ticket.csv"),
+            out.path()
+                .join("quarantine")
+                .join("fact_support_ticket.csv"),
         ]
     );
     assert!(!stale.exists());
@@ -950,13 +1030,18 @@ fn write_quarantine_writes_original_values_and_reasons() {
 #[test]
 fn values_are_trimmed_and_booleans_accept_any_case() {
     let (wh, rep) = Export::valid()
-        .append(Table::CampaignTarget, "K2 , C3 ,upsell, 2024-03-01 ,treatment,TRUE,")
+        .append(
+            Table::CampaignTarget,
+            "K2 , C3 ,upsell, 2024-03-01 ,treatment,TRUE,",
+        )
         .append(Table::CampaignTarget, "K3,C3,upsell,2024-03-01,control,0,")
         .load_ok();
     assert_eq!(rep.total_quarantined(), 0);
     assert_eq!(
         strs(&wh.campaigns, campaign::ID),
-        ["K1", "K1", "K2", "K3"].map(|s| Some(s.to_string())).to_vec()
+        ["K1", "K1", "K2", "K3"]
+            .map(|s| Some(s.to_string()))
+            .to_vec()
     );
     let responded: Vec<Option<bool>> = wh
         .campaigns

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use super::parse::{self, Parsed};
 use super::quarantine;
 use super::schema::{ColumnSpec, Default, Table};
-use super::validate::{self, ColumnFlags, Problem};
+use super::validate::{self, ColumnFlags, Judged, Problem, RowProblem};
 use super::{Format, LoadError, LoadReport, TableReport, Warehouse};
 
 /// Where a table was found.
@@ -54,12 +54,19 @@ pub(crate) fn load(dir: &Path) -> Result<(Warehouse, LoadReport), LoadError> {
         .map(|&t| locate(dir, t))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let staged = sources
-        .into_par_iter()
-        .map(stage)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
+    let staged = if std::env::var_os("WH_SEQ").is_some() {
+        sources
+            .into_iter()
+            .map(stage)
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        sources
+            .into_par_iter()
+            .map(stage)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?
+    };
     let mut staged = staged.into_iter();
     let mut next = || {
         staged
@@ -396,25 +403,23 @@ fn finish(mut staged: Staged, dims: &DimKeys) -> Result<(DataFrame, TableReport)
         staged.flags[i].orphan = validate::orphans(values, keys).map(|m| (m, fk.references));
     }
     let fk_ms = started.elapsed().as_millis();
-    let (problems, bad) = validate::first_problems(&staged.flags).map_err(err("validation"))?;
+    let Judged { problems, bad } =
+        validate::first_problems(&staged.flags).map_err(err("validation"))?;
     let dups = validate::duplicates(&staged.frame, spec.primary_key, bad.as_ref())
         .map_err(err("duplicate keys"))?;
     let dup_ms = started.elapsed().as_millis() - fk_ms;
 
-    let mut quarantined: Vec<(IdxSize, Option<usize>, Problem)> = problems
-        .into_iter()
-        .map(|(row, col, p)| (row, Some(col), p))
-        .chain(
-            dups.conflicts
-                .iter()
-                .map(|&(row, first)| (row, None, Problem::Conflict { first })),
-        )
-        .collect();
-    quarantined.sort_unstable_by_key(|(row, _, _)| *row);
+    let mut quarantined = problems;
+    quarantined.extend(dups.conflicts.iter().map(|&(row, first)| RowProblem {
+        row,
+        column: None,
+        problem: Problem::Conflict { first },
+    }));
+    quarantined.sort_unstable_by_key(|p| p.row);
     let quarantine = quarantine::build(&staged, &quarantined)?;
     let mut reasons = BTreeMap::new();
-    for (_, _, p) in &quarantined {
-        *reasons.entry(p.label().to_string()).or_insert(0) += 1;
+    for p in &quarantined {
+        *reasons.entry(p.problem.label().to_string()).or_insert(0) += 1;
     }
 
     let rows_read = staged.frame.height();
@@ -425,8 +430,8 @@ fn finish(mut staged: Staged, dims: &DimKeys) -> Result<(DataFrame, TableReport)
         frame
     } else {
         let mut keep = vec![true; rows_read];
-        for &(row, _, _) in &quarantined {
-            keep[row as usize] = false;
+        for p in &quarantined {
+            keep[p.row as usize] = false;
         }
         for &row in &dups.collapsed {
             keep[row as usize] = false;

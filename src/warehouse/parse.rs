@@ -221,7 +221,8 @@ fn trimmed(v: Option<&str>) -> Option<&str> {
 /// when nothing needs trimming, the common case for a large clean export.
 fn trim_strings(ca: &StringChunked) -> StringChunked {
     let clean = if ca.null_count() == 0 {
-        ca.downcast_iter().all(|arr| arr.values_iter().all(is_clean))
+        ca.downcast_iter()
+            .all(|arr| arr.values_iter().all(is_clean))
     } else {
         ca.iter().all(|v| v.is_none_or(is_clean))
     };
@@ -588,7 +589,19 @@ mod tests {
 
     #[test]
     fn clean_text_check_agrees_with_trim() {
-        for s in ["a", "ab c", " a", "a ", "\ta", "a\x0B", "\u{a0}a", "a\u{2003}", "é", "", " "] {
+        for s in [
+            "a",
+            "ab c",
+            " a",
+            "a ",
+            "\ta",
+            "a\x0B",
+            "\u{a0}a",
+            "a\u{2003}",
+            "é",
+            "",
+            " ",
+        ] {
             assert_eq!(is_clean(s), !s.is_empty() && s.trim() == s, "{s:?}");
         }
         let ca = StringChunked::new("x".into(), [Some("a"), None, Some("b\u{a0}")]);

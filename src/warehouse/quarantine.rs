@@ -8,7 +8,7 @@ use polars::prelude::*;
 use super::load::{self, Staged};
 use super::parse;
 use super::schema::{Check, TableSpec};
-use super::validate::Problem;
+use super::validate::{Problem, RowProblem};
 use super::{Format, LoadError, LoadReport};
 use crate::output::{self, FileFormat, OutputError};
 
@@ -17,12 +17,9 @@ pub const SOURCE_ROW: &str = "_source_row";
 /// Name of the reason column of a quarantine frame.
 pub const REASON: &str = "_reason";
 
-/// The quarantine frame of a table: for each `(row, column, problem)` (rows 0-based, sorted),
+/// The quarantine frame of a table: for each quarantined row (sorted),
 /// `_source_row` (1-based), `_reason`, then every column of the file as text in file order.
-pub(crate) fn build(
-    staged: &Staged,
-    rows: &[(IdxSize, Option<usize>, Problem)],
-) -> Result<DataFrame, LoadError> {
+pub(crate) fn build(staged: &Staged, rows: &[RowProblem]) -> Result<DataFrame, LoadError> {
     let source = &staged.source;
     let spec = source.table.spec();
     let err = |source_err| LoadError::Polars {
@@ -30,7 +27,7 @@ pub(crate) fn build(
         step: "building quarantine",
         source: source_err,
     };
-    let idx = IdxCa::from_vec("".into(), rows.iter().map(|r| r.0).collect());
+    let idx = IdxCa::from_vec("".into(), rows.iter().map(|r| r.row).collect());
     let has_extras = staged.file_columns.iter().any(|c| spec.column(c).is_none());
     let extras = if source.format == Format::Parquet && has_extras && !rows.is_empty() {
         load::read_parquet_extras(source)?
@@ -39,7 +36,7 @@ pub(crate) fn build(
     };
 
     let mut columns = Vec::with_capacity(staged.file_columns.len() + 2);
-    let source_rows: Vec<i64> = rows.iter().map(|r| i64::from(r.0) + 1).collect();
+    let source_rows: Vec<i64> = rows.iter().map(|r| i64::from(r.row) + 1).collect();
     columns.push(Column::new(SOURCE_ROW.into(), source_rows));
     columns.push(Column::new(REASON.into(), Vec::<String>::new()));
     for name in &staged.file_columns {
@@ -59,7 +56,7 @@ pub(crate) fn build(
     let reasons: Vec<String> = rows
         .iter()
         .enumerate()
-        .map(|(i, &(_, column, problem))| reason(spec, &text, i, column, problem))
+        .map(|(i, r)| reason(spec, &text, i, r.column, r.problem))
         .collect();
     columns[1] = Column::new(REASON.into(), reasons);
     columns.extend(text.into_columns());

@@ -40,6 +40,23 @@ impl Problem {
     }
 }
 
+/// A quarantined row: its 0-based row number, the contract column (schema index) its problem is
+/// in (`None` for a conflicting key), and the problem.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RowProblem {
+    pub row: IdxSize,
+    pub column: Option<usize>,
+    pub problem: Problem,
+}
+
+/// The rows of a table that have a problem.
+pub(crate) struct Judged {
+    /// The first problem of each such row, sorted by row.
+    pub problems: Vec<RowProblem>,
+    /// Those rows as a mask (`None`: no row has a problem).
+    pub bad: Option<BooleanChunked>,
+}
+
 /// Rows flagged in one contract column, one mask per kind of problem (`None`: no row flagged).
 #[derive(Default, Clone)]
 pub(crate) struct ColumnFlags {
@@ -148,9 +165,7 @@ pub(crate) fn orphans(values: &StringChunked, keys: &PlHashSet<&str>) -> Option<
 
 /// The first problem of every row that has one (columns in schema order, and within a column
 /// unparseable, missing, out of range, orphan), sorted by row; plus the mask of those rows.
-pub(crate) fn first_problems(
-    flags: &[ColumnFlags],
-) -> PolarsResult<(Vec<(IdxSize, usize, Problem)>, Option<BooleanChunked>)> {
+pub(crate) fn first_problems(flags: &[ColumnFlags]) -> PolarsResult<Judged> {
     let mut taken: Option<BooleanChunked> = None;
     let mut out = Vec::new();
     for (column, f) in flags.iter().enumerate() {
@@ -160,15 +175,22 @@ pub(crate) fn first_problems(
                 None => Some(mask.clone()),
             };
             let Some(new) = new else { continue };
-            out.extend(true_rows(&new).map(|row| (row, column, problem)));
+            out.extend(true_rows(&new).map(|row| RowProblem {
+                row,
+                column: Some(column),
+                problem,
+            }));
             taken = Some(match taken {
                 Some(t) => &t | &new,
                 None => new,
             });
         }
     }
-    out.sort_unstable_by_key(|(row, _, _)| *row);
-    Ok((out, taken))
+    out.sort_unstable_by_key(|p| p.row);
+    Ok(Judged {
+        problems: out,
+        bad: taken,
+    })
 }
 
 /// Row numbers where a null-free mask is true.
@@ -403,10 +425,17 @@ mod tests {
                 ..Default::default()
             },
         ];
-        let (problems, bad) = first_problems(&flags).expect("problems");
+        let Judged { problems, bad } = first_problems(&flags).expect("problems");
+        let got: Vec<_> = problems
+            .iter()
+            .map(|p| (p.row, p.column, p.problem))
+            .collect();
         assert_eq!(
-            problems,
-            vec![(0, 1, Problem::Unparseable), (1, 0, Problem::Missing)]
+            got,
+            vec![
+                (0, Some(1), Problem::Unparseable),
+                (1, Some(0), Problem::Missing)
+            ]
         );
         let bad: Vec<_> = bad.expect("some bad").iter().collect();
         assert_eq!(bad, [Some(true), Some(true), Some(false)]);
