@@ -855,6 +855,27 @@ fn extra_columns_are_ignored_and_order_does_not_matter() {
 }
 
 #[test]
+fn byte_order_mark_and_windows_line_endings_are_fine() {
+    let (wh, rep) = Export::valid()
+        .set(
+            Table::Product,
+            "\u{feff}product_id,product_name,category,monthly_price,margin_rate,data_allowance_gb,eligible_segments\r\n\
+             P1,Mobile S,mobile,20,0.4,10,consumer;smb\r\n\
+             P2,Fibre,broadband,45.5,0.3,,\r\n",
+        )
+        .load_ok();
+    assert_eq!(rep.total_quarantined(), 0);
+    assert_eq!(
+        strs(&wh.products, "product_id"),
+        [Some("P1".to_string()), Some("P2".to_string())]
+    );
+    assert_eq!(
+        strs(&wh.products, "eligible_segments"),
+        [Some("consumer;smb".to_string()), None]
+    );
+}
+
+#[test]
 fn csv_and_parquet_copies_load_to_equal_frames() {
     let export = Export::valid();
     let (from_csv, _) = export.load_ok();

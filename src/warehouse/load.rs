@@ -54,19 +54,12 @@ pub(crate) fn load(dir: &Path) -> Result<(Warehouse, LoadReport), LoadError> {
         .map(|&t| locate(dir, t))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let staged = if std::env::var_os("WH_SEQ").is_some() {
-        sources
-            .into_iter()
-            .map(stage)
-            .collect::<Result<Vec<_>, _>>()?
-    } else {
-        sources
-            .into_par_iter()
-            .map(stage)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()?
-    };
+    let staged = sources
+        .into_par_iter()
+        .map(stage)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
     let mut staged = staged.into_iter();
     let mut next = || {
         staged
