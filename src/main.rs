@@ -681,8 +681,8 @@ fn demo(dir: &Path, customers: usize, seed: u64) -> Result<ExitCode> {
     );
     let mut params = TrainParams::default();
     // Fewer, shallower forest trees keep the demo to seconds; `churn train` uses the defaults.
-    params.forest.n_trees = 40;
-    params.forest.max_depth = 10;
+    params.forest.n_trees = 25;
+    params.forest.max_depth = 8;
     let run = pipeline::train(&TrainRequest {
         source: TrainSource::Warehouse {
             data,
