@@ -43,11 +43,7 @@ fn read(path: &str) -> Result<Table> {
         let ca = df
             .column(name.as_str())?
             .cast(&polars::prelude::DataType::Float64)?;
-        let values: Vec<f64> = ca
-            .f64()?
-            .into_iter()
-            .map(|v| v.unwrap_or(f64::NAN))
-            .collect();
+        let values: Vec<f64> = ca.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
         if name.as_str() == LABEL {
             y = values;
         } else {

@@ -42,7 +42,12 @@ fn generate_validate_features_end_to_end() {
     let data = tmp.path().join("wh");
     generate(&data, "parquet");
 
-    let o = churn(&["validate", "--data", data.to_str().expect("utf8"), "--strict"]);
+    let o = churn(&[
+        "validate",
+        "--data",
+        data.to_str().expect("utf8"),
+        "--strict",
+    ]);
     assert!(o.status.success(), "validate: {}", stderr(&o));
     let text = stdout(&o);
     for t in ["dim_customer", "fact_invoice", "fact_network_usage"] {
@@ -72,7 +77,10 @@ fn generate_validate_features_end_to_end() {
         &std::fs::read_to_string(out.join("run_summary.json")).expect("read summary"),
     )
     .expect("json");
-    assert_eq!(summary["as_of"], serde_json::json!(["2023-06-30", "2023-09-30"]));
+    assert_eq!(
+        summary["as_of"],
+        serde_json::json!(["2023-06-30", "2023-09-30"])
+    );
     // every table's accounting identity holds in the written summary
     for t in summary["load"]["tables"].as_array().expect("tables") {
         let n = |k: &str| t[k].as_u64().expect("count");
@@ -96,7 +104,11 @@ fn validate_exits_non_zero_naming_the_missing_table() {
     std::fs::remove_file(data.join("fact_invoice.csv")).expect("remove");
     let o = churn(&["validate", "--data", data.to_str().expect("utf8")]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("fact_invoice"), "stderr: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("fact_invoice"),
+        "stderr: {}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -132,5 +144,8 @@ fn validate_strict_exits_3_when_rows_are_quarantined() {
     assert_eq!(o.status.code(), Some(3), "stdout: {}", stdout(&o));
     let q = std::fs::read_to_string(qdir.join("quarantine/fact_invoice.csv")).expect("quarantine");
     assert!(q.contains("NO-SUCH-CUSTOMER"));
-    assert!(q.contains("dim_customer"), "reason should name the referenced table: {q}");
+    assert!(
+        q.contains("dim_customer"),
+        "reason should name the referenced table: {q}"
+    );
 }

@@ -6,9 +6,7 @@
 
 use churn::training::encode::{parse_label, FeatureMatrix, TableEncoder};
 use churn::training::evaluate::{expected_calibration_error, roc_auc};
-use churn::training::models::{
-    Algorithm, ChurnModel, ContributionScale, ModelError, TrainParams,
-};
+use churn::training::models::{Algorithm, ChurnModel, ContributionScale, ModelError, TrainParams};
 use polars::prelude::{Column, DataFrame, DataType, NamedFrom, Series};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -141,7 +139,10 @@ fn every_algorithm_learns_the_planted_signal_and_loses_it_on_shuffled_labels() {
         assert_eq!(p.len(), 1500);
         assert!(p.iter().all(|v| (0.0..=1.0).contains(v)), "{algorithm}");
         let auc = roc_auc(&p, &real.y_test).expect("auc");
-        assert!(auc > 0.75, "{algorithm}: AUC {auc:.3} on the planted signal");
+        assert!(
+            auc > 0.75,
+            "{algorithm}: AUC {auc:.3} on the planted signal"
+        );
         // The raw scores rank on their own (calibration must not be what orders them).
         let raw = m.predict_uncalibrated(&real.test).expect("raw");
         let raw_auc = roc_auc(&raw, &real.y_test).expect("auc");
@@ -172,8 +173,16 @@ fn calibration_repairs_an_overweighted_gbdt() {
     // calibration brings their mean back to the base rate.
     let mean = |p: &[f64]| p.iter().sum::<f64>() / p.len() as f64;
     let base = mean(&s.y_test);
-    assert!(mean(&raw) > 1.4 * base, "raw mean {:.3}, base {base:.3}", mean(&raw));
-    assert!((mean(&cal) - base).abs() < 0.03, "calibrated mean {:.3}", mean(&cal));
+    assert!(
+        mean(&raw) > 1.4 * base,
+        "raw mean {:.3}, base {base:.3}",
+        mean(&raw)
+    );
+    assert!(
+        (mean(&cal) - base).abs() < 0.03,
+        "calibrated mean {:.3}",
+        mean(&cal)
+    );
     assert!(
         ece_cal < 0.5 * ece_raw && ece_cal < 0.05,
         "ECE raw {ece_raw:.3}, calibrated {ece_cal:.3}"
@@ -219,11 +228,24 @@ fn logistic_reasons_are_exact_and_name_the_planted_feature() {
 
     // Linear and centred: a customer at the training mean of `complaints` gets 0 from it, and
     // one more unit adds the same amount (coef / sd) wherever it starts.
-    let k = c.names.iter().position(|n| n == "complaints").expect("complaints");
-    let mean = s.train.column("complaints").expect("col").iter().sum::<f64>()
+    let k = c
+        .names
+        .iter()
+        .position(|n| n == "complaints")
+        .expect("complaints");
+    let mean = s
+        .train
+        .column("complaints")
+        .expect("col")
+        .iter()
+        .sum::<f64>()
         / s.train.n_rows() as f64;
     let mut probe = s.test.take_rows(&[0, 0, 0]);
-    let j = probe.names.iter().position(|n| n == "complaints").expect("col");
+    let j = probe
+        .names
+        .iter()
+        .position(|n| n == "complaints")
+        .expect("col");
     probe.columns[j] = vec![mean, mean + 1.0, mean + 2.5];
     let pc = m.contributions(&probe).expect("probe");
     let at = |r: usize| pc.row(r).expect("row")[k];
@@ -238,7 +260,9 @@ fn logistic_reasons_are_exact_and_name_the_planted_feature() {
     assert_eq!(reasons[0][0].feature, "complaints");
     assert_eq!(reasons[0][0].value, Some(3.0));
     assert!(reasons[0].len() <= 3);
-    assert!(reasons[0].windows(2).all(|w| w[0].contribution >= w[1].contribution));
+    assert!(reasons[0]
+        .windows(2)
+        .all(|w| w[0].contribution >= w[1].contribution));
     assert!(reasons[0].iter().all(|r| r.contribution > 0.0));
 }
 
@@ -260,10 +284,16 @@ fn treeshap_adds_up_for_converted_linfa_trees() {
             .expect("tenure");
         for (r, p) in raw.iter().enumerate() {
             let total = c.total(r).expect("row");
-            assert!((total - p).abs() < 1e-9, "{algorithm} row {r}: {total} vs {p}");
+            assert!(
+                (total - p).abs() < 1e-9,
+                "{algorithm} row {r}: {total} vs {p}"
+            );
             with_missing += usize::from(s.test.columns[t][r].is_nan());
         }
-        assert!(with_missing > 20, "the check covers rows with missing tenure");
+        assert!(
+            with_missing > 20,
+            "the check covers rows with missing tenure"
+        );
         // Expected value = training churn rate for a single tree (covers = training rows).
         if algorithm == Algorithm::DecisionTree {
             let rate = s.y_train.iter().sum::<f64>() / s.y_train.len() as f64;
@@ -318,10 +348,16 @@ fn encoder_one_hots_text_parses_numeric_text_and_sends_unseen_levels_to_other() 
     let mut total: Vec<String> = (0..99).map(|i| format!("{}.5", i)).collect();
     total.push(" ".into());
     let df = frame(vec![
-        Column::new("customerID".into(), (0..100).map(|i| format!("id{i}")).collect::<Vec<_>>()),
+        Column::new(
+            "customerID".into(),
+            (0..100).map(|i| format!("id{i}")).collect::<Vec<_>>(),
+        ),
         Column::new("Contract".into(), contract),
         Column::new("TotalCharges".into(), total),
-        Column::new("SeniorCitizen".into(), (0..100).map(|i| i % 2).collect::<Vec<i32>>()),
+        Column::new(
+            "SeniorCitizen".into(),
+            (0..100).map(|i| i % 2).collect::<Vec<i32>>(),
+        ),
     ]);
     let enc = TableEncoder::fit(&df, &["customerID"]).expect("fit");
     assert_eq!(
@@ -341,7 +377,10 @@ fn encoder_one_hots_text_parses_numeric_text_and_sends_unseen_levels_to_other() 
     );
 
     let new = frame(vec![
-        Column::new("Contract".into(), vec![Some("Two year"), Some("One year"), None]),
+        Column::new(
+            "Contract".into(),
+            vec![Some("Two year"), Some("One year"), None],
+        ),
         Column::new("TotalCharges".into(), vec!["12.5", " ", "7"]),
         Column::new("SeniorCitizen".into(), vec![1i64, 0, 1]),
     ]);
@@ -392,7 +431,10 @@ fn encoder_errors_name_the_column() {
         Column::new("b".into(), vec!["x"]),
     ]);
     let e = enc.transform(&wrong).expect_err("bool for number");
-    assert_eq!(e.to_string(), "column `a` has dtype bool, expected a number");
+    assert_eq!(
+        e.to_string(),
+        "column `a` has dtype bool, expected a number"
+    );
     let text = frame(vec![
         Column::new("a".into(), vec!["1.5", "oops"]),
         Column::new("b".into(), vec!["x", "x"]),
@@ -405,7 +447,10 @@ fn encoder_errors_name_the_column() {
         Column::new("empty".into(), vec![None::<f64>, None]),
     ]);
     let e = TableEncoder::fit(&nulls, &[]).expect_err("all null");
-    assert!(matches!(&e, ModelError::AllNull { column } if column == "empty"), "{e}");
+    assert!(
+        matches!(&e, ModelError::AllNull { column } if column == "empty"),
+        "{e}"
+    );
     assert!(e.to_string().starts_with("column `empty` is entirely null"));
 }
 
@@ -451,7 +496,9 @@ fn train_params_are_checked_up_front_with_the_parameter_named() {
     let message = |f: fn(&mut TrainParams)| {
         let mut p = TrainParams::default();
         f(&mut p);
-        p.check().map(|_| String::from("accepted")).unwrap_or_else(|e| e.to_string())
+        p.check()
+            .map(|_| String::from("accepted"))
+            .unwrap_or_else(|e| e.to_string())
     };
     assert_eq!(
         message(|p| p.logistic.c = 0.0),
@@ -518,4 +565,90 @@ fn algorithm_names_round_trip() {
         e.to_string(),
         "unknown algorithm `svm`: expected one of logistic, decision_tree, random_forest, gbdt"
     );
+}
+
+fn write_csv(path: &std::path::Path, x: &FeatureMatrix, y: &[f64]) {
+    use std::fmt::Write as _;
+    let mut out = x.names.join(",") + ",label\n";
+    for (r, label) in y.iter().enumerate() {
+        for c in &x.columns {
+            if c[r].is_finite() {
+                let _ = write!(out, "{},", c[r]);
+            } else {
+                out.push(',');
+            }
+        }
+        let _ = writeln!(out, "{label}");
+    }
+    std::fs::write(path, out).expect("write csv");
+}
+
+/// Scale check, run by hand in release:
+/// `CHURN_MODELS_BENCH_ROWS=100000 cargo test --release --test models -- --ignored --nocapture`.
+/// Prints fit / predict / explain times and test AUC per algorithm. With
+/// `CHURN_MODELS_BENCH_CSV=<dir>` it also writes the encoded train and test matrices for the
+/// sklearn comparison described in `docs/models.md`.
+#[test]
+#[ignore]
+fn scale_benchmark() {
+    use std::time::Instant;
+    let n: usize = std::env::var("CHURN_MODELS_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let only: Option<Algorithm> = std::env::var("CHURN_MODELS_BENCH_ALGO")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let (train_df, y_train) = customers(n, 11);
+    let (valid_df, y_valid) = customers(n / 5, 12);
+    let (test_df, y_test) = customers(n / 5, 13);
+    let t = Instant::now();
+    let encoder = TableEncoder::fit(&train_df, &["customer_id"]).expect("encoder");
+    let train = encoder.transform(&train_df).expect("train");
+    let valid = encoder.transform(&valid_df).expect("valid");
+    let test = encoder.transform(&test_df).expect("test");
+    println!("rows {n}: encode {:.2}s", t.elapsed().as_secs_f64());
+    if let Ok(dir) = std::env::var("CHURN_MODELS_BENCH_CSV") {
+        let dir = std::path::Path::new(&dir);
+        write_csv(&dir.join("train.csv"), &train, &y_train);
+        write_csv(&dir.join("test.csv"), &test, &y_test);
+    }
+    let params = TrainParams::default();
+    for algorithm in Algorithm::ALL {
+        if only.is_some_and(|a| a != algorithm) {
+            continue;
+        }
+        let t = Instant::now();
+        let m = ChurnModel::fit(
+            algorithm,
+            &params,
+            encoder.clone(),
+            &train,
+            &y_train,
+            &valid,
+            &y_valid,
+        )
+        .expect("fit");
+        let fit = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let p = m.predict_proba(&test).expect("predict");
+        let predict = t.elapsed().as_secs_f64();
+        let raw = m.predict_uncalibrated(&test).expect("raw");
+        let k = test.n_rows().min(10_000);
+        let idx: Vec<usize> = (0..k).collect();
+        let sample = test.take_rows(&idx);
+        let t = Instant::now();
+        let reasons = m.explain(&sample, 3).expect("explain");
+        let explain = t.elapsed().as_secs_f64();
+        assert_eq!(reasons.len(), k);
+        println!(
+            "{algorithm:>13}: fit {fit:7.2}s  predict {} rows {predict:6.3}s  explain {k} rows \
+             {explain:6.2}s  AUC {:.4} (uncalibrated {:.4})  calibrator {}  {}",
+            test.n_rows(),
+            roc_auc(&p, &y_test).expect("auc"),
+            roc_auc(&raw, &y_test).expect("auc"),
+            m.calibrator().method().name(),
+            m.hyperparameters()
+        );
+    }
 }

@@ -45,6 +45,17 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   (cd "$REPO" && cargo build --release)
 fi
 
+# ---- a quiet machine ------------------------------------------------------------------------------
+# The machine may be shared: with WAIT_FOR_IDLE=<seconds>, wait up to that long for the 1-minute
+# load average to drop below 0.5 before timing anything (the load is recorded either way).
+if [ "${WAIT_FOR_IDLE:-0}" -gt 0 ]; then
+  waited=0
+  while awk '{exit !($1 >= 0.5)}' /proc/loadavg && [ "$waited" -lt "$WAIT_FOR_IDLE" ]; do
+    sleep 15; waited=$((waited + 15))
+  done
+  echo "waited ${waited}s for an idle machine; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
+
 # ---- machine and code ----------------------------------------------------------------------------
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -142,5 +153,6 @@ for t in ["churn_prediction_features", "customer_segmentation_analysis", "custom
 PY
 
 # ---- 5. summary ----------------------------------------------------------------------------------
+echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$RESULTS/machine.txt"
 log "summary"
 python3 "$HERE/summarize.py" "$RESULTS" | tee "$RESULTS/summary.md"

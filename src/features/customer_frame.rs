@@ -10,14 +10,12 @@
 use polars::prelude::*;
 
 use super::columns::*;
-use super::exact::{
-    count, flag, masked, masked_units, mean, null_f64, ratio, total, total_or_null, units, SCALE,
-};
+use super::exact::{aggregate, flag, masked, masked_units, null_f64, ratio, units, Agg};
 use super::pit::{
     active_at, churned_within, days_since, days_until, happened_by, in_window, not_yet_happened,
     visible, AsOf,
 };
-use super::prepare::{Prepared, OPENED_DAY, RESOLUTION_HOURS, RESOLVED_DAY};
+use super::prepare::{Prepared, CATEGORY_CODE, OPENED_DAY, RESOLUTION_HOURS, RESOLVED_DAY};
 use crate::warehouse::schema::{
     assignment, campaign, customer, invoice, product, ticket, usage, TREATMENT_GROUPS,
 };
@@ -53,6 +51,8 @@ const REVENUE_PREV_3M: &str = "_revenue_prev_3m";
 const INVOICES_PREV_3M: &str = "_invoices_prev_3m";
 const DAYS_LATE: &str = "_days_late";
 const HELD_CATEGORY: &str = "_held_category";
+const UNHELD: &str = "_unheld";
+const LAST_BILL_KEY: &str = "_last_bill_key";
 const LAST_TICKET_DAY: &str = "_last_ticket_day";
 const SATISFACTION: &str = "_satisfaction";
 const DATA_GB_PREV_90D: &str = "_data_gb_prev_90d";
@@ -126,10 +126,6 @@ fn lookup(name: &str, table: &[(&str, f64)]) -> Expr {
 /// A string column equals a constant.
 fn is(name: &str, value: &str) -> Expr {
     col(name).eq(lit(value))
-}
-
-fn group_by_customer(lf: LazyFrame, aggs: Vec<Expr>) -> LazyFrame {
-    lf.group_by([col(CUSTOMER_ID)]).agg(aggs)
 }
 
 /// Left join on `on` keeping the left rows in their order.
@@ -219,6 +215,12 @@ fn trailing_churn_rate(prep: &Prepared, at: AsOf, key: &str, name: &str) -> Lazy
         .alias(name)])
 }
 
+/// `bill_last` is read from one integer per invoice, `(day + DAY_OFFSET) · 10¹² + cents`, whose
+/// maximum is the latest invoice (the largest one when several share that date): a plain `max`
+/// instead of a per-group filter. Amounts are kept to the cent, up to 10¹⁰ currency units.
+const BILL_KEY_SPLIT: i64 = 1_000_000_000_000;
+const DAY_OFFSET: i64 = 1_000_000;
+
 fn invoices(prep: &Prepared, at: AsOf) -> LazyFrame {
     let date = invoice::INVOICE_DATE;
     let amount = || col(invoice::AMOUNT);
@@ -230,6 +232,14 @@ fn invoices(prep: &Prepared, at: AsOf) -> LazyFrame {
         - col(invoice::DUE_DATE).cast(DataType::Float64);
     let overdue =
         visible(invoice::DUE_DATE, at.days_before(1)).and(not_yet_happened(invoice::PAID_DATE, at));
+    let cents = (amount() * lit(100.0))
+        .round(0, RoundMode::HalfToEven)
+        .cast(DataType::Int64);
+    let cents = when(cents.clone().gt_eq(lit(BILL_KEY_SPLIT)))
+        .then(lit(BILL_KEY_SPLIT - 1))
+        .otherwise(cents);
+    let bill_key =
+        (col(date).cast(DataType::Int64) + lit(DAY_OFFSET)) * lit(BILL_KEY_SPLIT) + cents;
     let lf = prep
         .invoices
         .clone()
@@ -259,30 +269,33 @@ fn invoices(prep: &Prepared, at: AsOf) -> LazyFrame {
             .alias(DAYS_LATE),
             masked_units(in_3m(), col(invoice::OVERAGE_AMOUNT)).alias(OVERAGE_3M),
             masked_units(in_3m(), col(invoice::DISCOUNT_AMOUNT)).alias(DISCOUNT_3M),
+            bill_key.alias(LAST_BILL_KEY),
         ]);
-    group_by_customer(
+    aggregate(
         lf,
+        &[CUSTOMER_ID],
+        &[
+            Agg::Total(LIFETIME_REVENUE),
+            Agg::Total(REVENUE_3M),
+            Agg::Total(REVENUE_6M),
+            Agg::Total(REVENUE_12M),
+            Agg::Count(INVOICES_3M),
+            Agg::Total(REVENUE_PREV_3M),
+            Agg::Count(INVOICES_PREV_3M),
+            Agg::Count(INVOICES_OVERDUE),
+            Agg::Total(OVERDUE_AMOUNT),
+            Agg::Count(LATE_PAID_12M),
+            Agg::Mean {
+                input: DAYS_LATE,
+                output: AVG_DAYS_LATE_12M,
+            },
+            Agg::Total(OVERAGE_3M),
+            Agg::Total(DISCOUNT_3M),
+        ],
+        vec![col(LAST_BILL_KEY).max()],
         vec![
-            total(LIFETIME_REVENUE),
-            total(REVENUE_3M),
-            total(REVENUE_6M),
-            total(REVENUE_12M),
-            count(INVOICES_3M),
-            total(REVENUE_PREV_3M),
-            count(INVOICES_PREV_3M),
-            count(INVOICES_OVERDUE),
-            total(OVERDUE_AMOUNT),
-            count(LATE_PAID_12M),
-            mean(DAYS_LATE).alias(AVG_DAYS_LATE_12M),
-            total(OVERAGE_3M),
-            total(DISCOUNT_3M),
-            // The latest invoice: the total billed on the latest invoice date (ties summed).
-            (col(LIFETIME_REVENUE)
-                .filter(col(date).eq(col(date).max()))
-                .sum()
-                .cast(DataType::Float64)
-                / lit(SCALE))
-            .alias(BILL_LAST),
+            ((col(LAST_BILL_KEY) % lit(BILL_KEY_SPLIT)).cast(DataType::Float64) / lit(100.0))
+                .alias(BILL_LAST),
         ],
     )
 }
@@ -299,10 +312,13 @@ fn assignments(prep: &Prepared, at: AsOf) -> LazyFrame {
     )
     .with_columns([
         flag(held()).alias(PRODUCTS_HELD),
+        // Distinct categories held = distinct codes among held rows, where every row not held
+        // shares the code −1 (subtracted again below): plain n_unique / max aggregations.
         when(held())
-            .then(col(product::CATEGORY))
-            .otherwise(lit(NULL).cast(DataType::String))
+            .then(col(CATEGORY_CODE))
+            .otherwise(lit(-1i32))
             .alias(HELD_CATEGORY),
+        flag(held().not()).alias(UNHELD),
         masked_units(held(), col(assignment::MONTHLY_FEE)).alias(MONTHLY_FEE_TOTAL),
         masked_units(held(), col(product::DATA_ALLOWANCE_GB)).alias(DATA_ALLOWANCE_GB),
         flag(in_window(start, at, 90)).alias(PRODUCTS_ADDED_90D),
@@ -310,21 +326,25 @@ fn assignments(prep: &Prepared, at: AsOf) -> LazyFrame {
         flag(in_window(end, at, 90)).alias(PRODUCTS_DROPPED_90D),
         flag(in_window(end, at, 365)).alias(PRODUCTS_DROPPED_365D),
     ]);
-    group_by_customer(
+    aggregate(
         lf,
+        &[CUSTOMER_ID],
+        &[
+            Agg::Count(PRODUCTS_HELD),
+            Agg::Total(MONTHLY_FEE_TOTAL),
+            Agg::TotalOrNull(DATA_ALLOWANCE_GB),
+            Agg::Count(PRODUCTS_ADDED_90D),
+            Agg::Count(PRODUCTS_ADDED_365D),
+            Agg::Count(PRODUCTS_DROPPED_90D),
+            Agg::Count(PRODUCTS_DROPPED_365D),
+        ],
         vec![
-            count(PRODUCTS_HELD),
-            col(HELD_CATEGORY)
-                .drop_nulls()
-                .n_unique()
-                .cast(DataType::Float64)
+            col(HELD_CATEGORY).n_unique().alias(HELD_CATEGORY),
+            col(UNHELD).max(),
+        ],
+        vec![
+            (col(HELD_CATEGORY).cast(DataType::Float64) - col(UNHELD).cast(DataType::Float64))
                 .alias(CATEGORIES_HELD),
-            total(MONTHLY_FEE_TOTAL),
-            total_or_null(DATA_ALLOWANCE_GB),
-            count(PRODUCTS_ADDED_90D),
-            count(PRODUCTS_ADDED_365D),
-            count(PRODUCTS_DROPPED_90D),
-            count(PRODUCTS_DROPPED_365D),
         ],
     )
 }
@@ -348,7 +368,7 @@ fn tickets(prep: &Prepared, at: AsOf) -> LazyFrame {
         flag(in_90d().and(known_category.not())).alias(TICKETS_OTHER_90D),
         flag(in_90d().and(high)).alias(TICKETS_HIGH_SEVERITY_90D),
         flag(not_yet_happened(RESOLVED_DAY, at)).alias(OPEN_TICKETS),
-        masked_units(closed_in_12m(), col(RESOLUTION_HOURS)).alias(AVG_RESOLUTION_HOURS_365D),
+        masked_units(closed_in_12m(), col(RESOLUTION_HOURS)).alias(RESOLUTION_HOURS),
         masked_units(closed_in_12m(), col(ticket::SATISFACTION_SCORE)).alias(SATISFACTION),
         masked(closed_in_12m(), col(ticket::SATISFACTION_SCORE)).alias(MIN_SATISFACTION_365D),
     ];
@@ -358,24 +378,40 @@ fn tickets(prep: &Prepared, at: AsOf) -> LazyFrame {
         }),
     );
     let mut aggs = vec![
-        count(TICKETS_30D),
-        count(TICKETS_90D),
-        count(TICKETS_365D),
-        count(TICKETS_OTHER_90D),
-        count(TICKETS_HIGH_SEVERITY_90D),
-        count(OPEN_TICKETS),
-        mean(AVG_RESOLUTION_HOURS_365D),
-        mean(SATISFACTION).alias(AVG_SATISFACTION_365D),
-        col(MIN_SATISFACTION_365D).min(),
-        col(OPENED_DAY).max().alias(LAST_TICKET_DAY),
+        Agg::Count(TICKETS_30D),
+        Agg::Count(TICKETS_90D),
+        Agg::Count(TICKETS_365D),
+        Agg::Count(TICKETS_OTHER_90D),
+        Agg::Count(TICKETS_HIGH_SEVERITY_90D),
+        Agg::Count(OPEN_TICKETS),
+        Agg::Mean {
+            input: RESOLUTION_HOURS,
+            output: AVG_RESOLUTION_HOURS_365D,
+        },
+        Agg::Mean {
+            input: SATISFACTION,
+            output: AVG_SATISFACTION_365D,
+        },
+        Agg::Min {
+            input: MIN_SATISFACTION_365D,
+            output: MIN_SATISFACTION_365D,
+        },
+        Agg::Max {
+            input: OPENED_DAY,
+            output: LAST_TICKET_DAY,
+        },
     ];
-    aggs.extend(TICKET_CATEGORY_COLUMNS.iter().map(|(_, name)| count(name)));
+    aggs.extend(
+        TICKET_CATEGORY_COLUMNS
+            .iter()
+            .map(|(_, name)| Agg::Count(name)),
+    );
     let lf = prep
         .tickets
         .clone()
         .filter(visible(OPENED_DAY, at))
         .with_columns(flagged);
-    group_by_customer(lf, aggs)
+    aggregate(lf, &[CUSTOMER_ID], &aggs, vec![], vec![])
 }
 
 fn usage(prep: &Prepared, at: AsOf) -> LazyFrame {
@@ -398,19 +434,25 @@ fn usage(prep: &Prepared, at: AsOf) -> LazyFrame {
             masked_units(in_90d(), col(usage::DROPPED_CALLS)).alias(DROPPED_CALLS_90D),
             masked_units(in_90d(), col(usage::OUTAGE_MINUTES)).alias(OUTAGE_MINUTES_90D),
         ]);
-    group_by_customer(
+    aggregate(
         lf,
-        vec![
-            total(DATA_GB_30D),
-            total(DATA_GB_90D),
-            total(DATA_GB_PREV_90D),
-            total(VOICE_MINUTES_30D),
-            total(VOICE_MINUTES_90D),
-            total(VOICE_MINUTES_PREV_90D),
-            total(DROPPED_CALLS_90D),
-            total(OUTAGE_MINUTES_90D),
-            col(date).max().alias(LAST_USAGE_DAY),
+        &[CUSTOMER_ID],
+        &[
+            Agg::Total(DATA_GB_30D),
+            Agg::Total(DATA_GB_90D),
+            Agg::Total(DATA_GB_PREV_90D),
+            Agg::Total(VOICE_MINUTES_30D),
+            Agg::Total(VOICE_MINUTES_90D),
+            Agg::Total(VOICE_MINUTES_PREV_90D),
+            Agg::Total(DROPPED_CALLS_90D),
+            Agg::Total(OUTAGE_MINUTES_90D),
+            Agg::Max {
+                input: date,
+                output: LAST_USAGE_DAY,
+            },
         ],
+        vec![],
+        vec![],
     )
 }
 
@@ -442,15 +484,21 @@ fn campaigns(prep: &Prepared, at: AsOf) -> LazyFrame {
             )
             .alias(LAST_RETENTION_DAY),
         ]);
-    group_by_customer(
+    aggregate(
         lf,
-        vec![
-            count(CAMPAIGNS_TARGETED_365D),
-            count(CAMPAIGNS_TREATED_365D),
-            count(CAMPAIGNS_CONTROL_365D),
-            count(CAMPAIGNS_RESPONDED_365D),
-            col(LAST_RETENTION_DAY).max(),
+        &[CUSTOMER_ID],
+        &[
+            Agg::Count(CAMPAIGNS_TARGETED_365D),
+            Agg::Count(CAMPAIGNS_TREATED_365D),
+            Agg::Count(CAMPAIGNS_CONTROL_365D),
+            Agg::Count(CAMPAIGNS_RESPONDED_365D),
+            Agg::Max {
+                input: LAST_RETENTION_DAY,
+                output: LAST_RETENTION_DAY,
+            },
         ],
+        vec![],
+        vec![],
     )
 }
 
@@ -555,4 +603,101 @@ pub fn view_360_columns() -> Vec<Expr> {
             .map(|f| col(*f)),
     );
     exprs
+}
+
+#[cfg(test)]
+mod timing_tmp {
+    use super::*;
+    use crate::warehouse::schema::Table;
+    use crate::warehouse::Warehouse;
+    use std::time::Instant;
+
+    fn cpu() -> f64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").expect("stat");
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .expect("x")
+            .split_whitespace()
+            .collect();
+        let ticks: f64 =
+            fields[11].parse::<f64>().expect("u") + fields[12].parse::<f64>().expect("s");
+        ticks / 100.0
+    }
+
+    fn read(dir: &str, t: Table) -> DataFrame {
+        let path = format!("{dir}/{}.parquet", t.file_stem());
+        let f = std::fs::File::open(path).expect("open");
+        let df = ParquetReader::new(f).finish().expect("read");
+        let exprs: Vec<Expr> = t
+            .spec()
+            .columns
+            .iter()
+            .map(|c| col(c.name).cast(c.kind.dtype()))
+            .collect();
+        df.lazy().select(exprs).collect().expect("cast")
+    }
+
+    #[test]
+    #[ignore]
+    fn timing() {
+        let dir = std::env::var("CHURN_BENCH_DIR").expect("dir");
+        let t = Instant::now();
+        let wh = Warehouse {
+            customers: read(&dir, Table::Customer),
+            products: read(&dir, Table::Product),
+            invoices: read(&dir, Table::Invoice),
+            assignments: read(&dir, Table::ServiceAssignment),
+            tickets: read(&dir, Table::SupportTicket),
+            campaigns: read(&dir, Table::CampaignTarget),
+            usage: read(&dir, Table::NetworkUsage),
+        };
+        eprintln!("read {:.2}s", t.elapsed().as_secs_f64());
+        let prep = Prepared::new(&wh).expect("prep");
+        let at = AsOf::new(chrono::NaiveDate::from_ymd_opt(2024, 9, 1).expect("d"));
+        let time = |name: &str, lf: LazyFrame| {
+            let t = Instant::now();
+            let df = lf.collect().expect("collect");
+            eprintln!(
+                "{name}: {:.2}s ({} rows)",
+                t.elapsed().as_secs_f64(),
+                df.height()
+            );
+        };
+        time("profile", profile(&prep, at, None));
+        time("invoices", invoices(&prep, at));
+        time("assignments", assignments(&prep, at));
+        time("tickets", tickets(&prep, at));
+        time("usage", usage(&prep, at));
+        time("campaigns", campaigns(&prep, at));
+        time(
+            "region",
+            trailing_churn_rate(&prep, at, customer::REGION, REGION_CHURN_RATE_90D),
+        );
+        let parts: Vec<DataFrame> = [
+            invoices(&prep, at),
+            assignments(&prep, at),
+            tickets(&prep, at),
+            usage(&prep, at),
+            campaigns(&prep, at),
+        ]
+        .into_iter()
+        .map(|lf| lf.collect().expect("part"))
+        .collect();
+        let base = profile(&prep, at, None).collect().expect("base");
+        let t = Instant::now();
+        let c = cpu();
+        let mut lf = base.clone().lazy();
+        for p in &parts {
+            lf = left_join(lf, p.clone().lazy(), CUSTOMER_ID);
+        }
+        let joined = lf.collect().expect("joined");
+        eprintln!(
+            "5 joins: {:.2}s ({} rows)",
+            t.elapsed().as_secs_f64(),
+            joined.height()
+        );
+        time("all", customer_frame(&prep, at, None));
+        time("all again", customer_frame(&prep, at, None));
+    }
 }

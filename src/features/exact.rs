@@ -48,34 +48,95 @@ pub fn flag(pred: Expr) -> Expr {
     pred.cast(DataType::Int64)
 }
 
-/// Group aggregation: the sum of a [`masked_units`] column as Float64 (`0` for none).
-pub fn total(name: &str) -> Expr {
-    (col(name).sum().cast(DataType::Float64) / lit(SCALE)).alias(name)
+/// One aggregation of [`aggregate`]. Inputs are columns made by [`masked_units`] (`Total`,
+/// `TotalOrNull`, `Mean`), [`flag`] (`Count`) or anything ordered (`Max`, `Min`); every output
+/// is Float64.
+#[derive(Debug, Clone, Copy)]
+pub enum Agg<'a> {
+    /// Sum, `0` when there is nothing to sum (output keeps the input's name).
+    Total(&'a str),
+    /// Sum, null when there is nothing to sum (output keeps the input's name).
+    TotalOrNull(&'a str),
+    /// Number of `1`s of a flag (output keeps the input's name).
+    Count(&'a str),
+    /// Mean, null when there is nothing to average.
+    Mean { input: &'a str, output: &'a str },
+    /// Largest value, null when none.
+    Max { input: &'a str, output: &'a str },
+    /// Smallest value, null when none.
+    Min { input: &'a str, output: &'a str },
 }
 
-/// Group aggregation: the sum of a [`flag`] column as Float64 (`0` for none).
-pub fn count(name: &str) -> Expr {
-    col(name).sum().cast(DataType::Float64).alias(name)
+/// The name of the non-null count kept beside a mean's sum.
+fn count_name(name: &str) -> String {
+    format!("{name}__count")
 }
 
-/// Group aggregation: the sum of a [`masked_units`] column; null (not 0) when all are null.
-pub fn total_or_null(name: &str) -> Expr {
-    when(col(name).count().gt(lit(0)))
-        .then(col(name).sum().cast(DataType::Float64) / lit(SCALE))
-        .otherwise(null_f64())
-        .alias(name)
-}
-
-/// Group aggregation: the mean of a [`masked_units`] column; null when all are null.
-pub fn mean(name: &str) -> Expr {
-    when(col(name).count().gt(lit(0)))
-        .then(
-            col(name).sum().cast(DataType::Float64)
-                / lit(SCALE)
-                / col(name).count().cast(DataType::Float64),
-        )
-        .otherwise(null_f64())
-        .alias(name)
+/// Groups `lf` by `keys` with only plain `sum` / `count` / `max` / `min` aggregations (polars'
+/// fast group-by path, exact on integers), then derives the Float64 outputs of `aggs` (means
+/// and nulls) from them, then adds `post` (derived columns reading the outputs).
+pub fn aggregate(
+    lf: LazyFrame,
+    keys: &[&str],
+    aggs: &[Agg<'_>],
+    extra_aggs: Vec<Expr>,
+    post: Vec<Expr>,
+) -> LazyFrame {
+    let mut plain = extra_aggs;
+    let mut derived = Vec::with_capacity(aggs.len());
+    for agg in aggs {
+        match *agg {
+            Agg::Total(name) => {
+                plain.push(col(name).sum());
+                derived.push((col(name).cast(DataType::Float64) / lit(SCALE)).alias(name));
+            }
+            Agg::Count(name) => {
+                plain.push(col(name).sum());
+                derived.push(col(name).cast(DataType::Float64));
+            }
+            Agg::TotalOrNull(name) => {
+                let n = count_name(name);
+                plain.push(col(name).sum());
+                plain.push(col(name).count().alias(n.as_str()));
+                derived.push(
+                    when(col(n.as_str()).gt(lit(0)))
+                        .then(col(name).cast(DataType::Float64) / lit(SCALE))
+                        .otherwise(null_f64())
+                        .alias(name),
+                );
+            }
+            Agg::Mean { input, output } => {
+                let n = count_name(input);
+                plain.push(col(input).sum());
+                plain.push(col(input).count().alias(n.as_str()));
+                derived.push(
+                    when(col(n.as_str()).gt(lit(0)))
+                        .then(
+                            col(input).cast(DataType::Float64)
+                                / lit(SCALE)
+                                / col(n.as_str()).cast(DataType::Float64),
+                        )
+                        .otherwise(null_f64())
+                        .alias(output),
+                );
+            }
+            Agg::Max { input, output } => {
+                plain.push(col(input).max().alias(output));
+                derived.push(col(output).cast(DataType::Float64));
+            }
+            Agg::Min { input, output } => {
+                plain.push(col(input).min().alias(output));
+                derived.push(col(output).cast(DataType::Float64));
+            }
+        }
+    }
+    let keys: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
+    let lf = lf.group_by(keys).agg(plain).with_columns(derived);
+    if post.is_empty() {
+        lf
+    } else {
+        lf.with_columns(post)
+    }
 }
 
 /// `num / den`, null when the denominator is zero or null (never inf or NaN).
@@ -95,14 +156,29 @@ mod tests {
         let forward = [0.1, 0.2, 0.3, 1e-7, 1234.5678];
         let backward: Vec<f64> = forward.iter().rev().copied().collect();
         let run = |values: &[f64]| {
-            df!("k" => vec![1i32; values.len()], "v" => values)
+            let lf = df!("k" => vec![1i32; values.len()], "v" => values)
                 .expect("df")
                 .lazy()
-                .with_columns([masked_units(lit(true), col("v")).alias("v")])
-                .group_by([col("k")])
-                .agg([total("v"), mean("v").alias("m")])
-                .collect()
-                .expect("collect")
+                .with_columns([
+                    masked_units(lit(true), col("v")).alias("v"),
+                    masked_units(lit(true), col("v")).alias("w"),
+                ]);
+            aggregate(
+                lf,
+                &["k"],
+                &[
+                    Agg::Total("v"),
+                    Agg::Mean {
+                        input: "w",
+                        output: "m",
+                    },
+                ],
+                vec![],
+                vec![],
+            )
+            .select([col("v"), col("m")])
+            .collect()
+            .expect("collect")
         };
         let (a, b) = (run(&forward), run(&backward));
         assert!(a.equals_missing(&b));

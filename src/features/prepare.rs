@@ -1,7 +1,7 @@
 //! Checks the warehouse frames the features read and turns them into lazy frames whose dates are
 //! day numbers (see [`super::pit`]), once per build, shared by every as-of date.
 
-use polars::prelude::{col, lit, DataType, Expr, IntoLazy, LazyFrame, TimeUnit};
+use polars::prelude::{col, lit, Column, DataFrame, DataType, Expr, IntoLazy, LazyFrame, TimeUnit};
 
 use super::FeatureError;
 use crate::warehouse::schema::{
@@ -13,6 +13,8 @@ use crate::warehouse::Warehouse;
 pub const OPENED_DAY: &str = "_opened_day";
 /// UTC day number of `resolved_at` (null while unresolved).
 pub const RESOLVED_DAY: &str = "_resolved_day";
+/// Position of a product's category in [`Prepared::categories`] (Int32).
+pub const CATEGORY_CODE: &str = "_category_code";
 /// Hours from `opened_at` to `resolved_at` (≥ 0; null while unresolved).
 pub const RESOLUTION_HOURS: &str = "_resolution_hours";
 
@@ -20,10 +22,11 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 const MICROS_PER_HOUR: f64 = 3_600_000_000.0;
 
 /// The warehouse, ready for any number of as-of dates.
+#[derive(Clone)]
 pub struct Prepared {
     /// dim_customer; `signup_date`, `contract_end_date`, `churn_date` as day numbers.
     pub customers: LazyFrame,
-    /// dim_product: id, category, data allowance.
+    /// dim_product: id, category, [`CATEGORY_CODE`], data allowance.
     pub products: LazyFrame,
     /// fact_invoice; `invoice_date`, `due_date`, `paid_date` as day numbers.
     pub invoices: LazyFrame,
@@ -131,11 +134,29 @@ impl Prepared {
             day(t, customer::CHURN_DATE),
         ]);
         let t = Table::Product;
-        let products = wh.products.clone().lazy().select([
-            typed(t, product::ID),
-            typed(t, product::CATEGORY),
-            typed(t, product::DATA_ALLOWANCE_GB),
-        ]);
+        let categories = product_categories(wh)?;
+        let codes = DataFrame::new_infer_height(vec![
+            Column::new(product::CATEGORY.into(), &categories),
+            Column::new(
+                CATEGORY_CODE.into(),
+                (0..categories.len() as i32).collect::<Vec<_>>(),
+            ),
+        ])
+        .map_err(|source| FeatureError::Polars {
+            table: Table::Product.file_stem(),
+            as_of: None,
+            source,
+        })?;
+        let products = wh
+            .products
+            .clone()
+            .lazy()
+            .select([
+                typed(t, product::ID),
+                typed(t, product::CATEGORY),
+                typed(t, product::DATA_ALLOWANCE_GB),
+            ])
+            .left_join(codes.lazy(), col(product::CATEGORY), col(product::CATEGORY));
         let t = Table::Invoice;
         let invoices = wh.invoices.clone().lazy().select([
             typed(t, invoice::CUSTOMER_ID),
@@ -201,7 +222,7 @@ impl Prepared {
             tickets,
             campaigns,
             usage,
-            categories: product_categories(wh)?,
+            categories,
         })
     }
 }

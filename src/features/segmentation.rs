@@ -4,7 +4,7 @@
 use polars::prelude::*;
 
 use super::columns::*;
-use super::exact::{flag, mean, ratio, total, units, SCALE};
+use super::exact::{aggregate, flag, ratio, units, Agg, SCALE};
 use super::pit::{active_at, churned_within, not_yet_happened, visible, AsOf};
 use super::prepare::Prepared;
 use crate::warehouse::schema::{assignment, customer, product};
@@ -37,22 +37,26 @@ pub fn segmentation(prep: &Prepared, at: AsOf, customers: LazyFrame) -> LazyFram
     let group_cols = || groups.iter().map(|g| col(*g)).collect::<Vec<_>>();
 
     // Sums of per-customer Float64 values go through exact integer units (see `exact`).
-    let now = customers
-        .clone()
-        .with_columns([
+    let now = aggregate(
+        customers.clone().with_columns([
             units(col(REVENUE_3M)).alias(REVENUE_90D),
-            units(col(TENURE_DAYS)).alias(AVG_TENURE_DAYS),
+            units(col(TENURE_DAYS)).alias(TENURE_DAYS),
             units(col(TICKETS_90D)).alias(TICKETS),
             units(col(PRODUCTS_DROPPED_90D)).alias(PRODUCTS_DROPPED_90D),
-        ])
-        .group_by(group_cols())
-        .agg([
-            len().cast(DataType::Float64).alias(CUSTOMERS),
-            total(REVENUE_90D),
-            mean(AVG_TENURE_DAYS),
-            total(TICKETS),
-            total(PRODUCTS_DROPPED_90D),
-        ]);
+        ]),
+        &groups,
+        &[
+            Agg::Total(REVENUE_90D),
+            Agg::Mean {
+                input: TENURE_DAYS,
+                output: AVG_TENURE_DAYS,
+            },
+            Agg::Total(TICKETS),
+            Agg::Total(PRODUCTS_DROPPED_90D),
+        ],
+        vec![len().cast(DataType::Float64).alias(CUSTOMERS)],
+        vec![],
+    );
     let churn = prep
         .customers
         .clone()

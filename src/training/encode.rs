@@ -342,9 +342,7 @@ fn numeric_values(col: &Column, lenient: bool) -> Result<Vec<f64>, ModelError> {
         return Ok(vec![f64::NAN; col.len()]);
     }
     if dtype.is_primitive_numeric() {
-        let s = col
-            .cast(&DataType::Float64)
-            .map_err(polars_err(name))?;
+        let s = col.cast(&DataType::Float64).map_err(polars_err(name))?;
         let ca = s.f64().map_err(polars_err(name))?;
         return Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect());
     }
@@ -413,10 +411,7 @@ fn one_hot(col: &Column, levels: &[String]) -> Result<Vec<Vec<f64>>, ModelError>
     let other = levels.len();
     let mut out = vec![vec![0.0; n]; levels.len() + 1];
     for (row, v) in ca.iter().enumerate() {
-        let k = index
-            .get(v.unwrap_or(NULL_LEVEL))
-            .copied()
-            .unwrap_or(other);
+        let k = index.get(v.unwrap_or(NULL_LEVEL)).copied().unwrap_or(other);
         out[k][row] = 1.0;
     }
     Ok(out)

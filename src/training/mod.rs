@@ -4,8 +4,8 @@
 
 pub mod calibrate;
 pub mod dataset;
-pub mod encode;
 pub mod drift;
+pub mod encode;
 pub mod evaluate;
 pub mod gbdt;
 pub mod models;

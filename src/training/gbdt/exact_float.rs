@@ -125,6 +125,12 @@ mod tests {
             }
         }
         let plain: Holder = serde_json::from_str(r#"{"x": 2.5, "o": 1}"#).expect("numbers");
-        assert_eq!(plain, Holder { x: 2.5, o: Some(1.0) });
+        assert_eq!(
+            plain,
+            Holder {
+                x: 2.5,
+                o: Some(1.0)
+            }
+        );
     }
 }

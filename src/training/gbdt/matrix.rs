@@ -65,17 +65,13 @@ impl<'a> Matrix<'a> {
         &self.columns
     }
 
-    pub fn column(&self, f: usize) -> &'a [f64] {
-        self.columns[f]
-    }
-
     pub fn names(&self) -> &[String] {
         &self.names
     }
 
-    /// The values of one row, in column order.
-    pub fn row(&self, r: usize) -> Vec<f64> {
-        self.columns.iter().map(|c| c[r]).collect()
+    /// The values of row `r` in column order (`None` if there is no such row).
+    pub fn row(&self, r: usize) -> Option<Vec<f64>> {
+        (r < self.n_rows).then(|| self.columns.iter().map(|c| c[r]).collect())
     }
 }
 

@@ -46,7 +46,7 @@ pub use metrics::roc_auc;
 pub use model::{sigmoid, GbdtModel, ImportanceKind, RoundRecord, ShapBatch};
 pub use params::{GbdtParams, GbdtValidParams, MAX_NUM_LEAVES};
 pub use shap::Explanation;
-pub use tree::{Node, Tree};
+pub use tree::{Node, Tree, MAX_TREE_DEPTH};
 
 impl GbdtValidParams {
     /// Fits a model on `train`; `valid` (if given) is scored every round, and with

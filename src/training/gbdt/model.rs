@@ -46,9 +46,10 @@ pub struct ShapBatch {
 }
 
 impl ShapBatch {
-    /// The contributions of row `r`.
-    pub fn row(&self, r: usize) -> &[f64] {
-        &self.values[r * self.n_features..(r + 1) * self.n_features]
+    /// The contributions of row `r` (`None` if there is no such row).
+    pub fn row(&self, r: usize) -> Option<&[f64]> {
+        self.values
+            .get(r * self.n_features..(r + 1) * self.n_features)
     }
 
     pub fn n_rows(&self) -> usize {

@@ -31,6 +31,9 @@ struct FlatNode {
 struct FlatTree {
     root: u32,
     depth: u32,
+    /// After this many levels, only the rows not yet in a leaf are walked on (chosen from the
+    /// covers to minimise the expected number of steps; `depth` = never).
+    compact_at: u32,
 }
 
 /// Trees flattened for scoring (built per call: it takes microseconds).
@@ -87,9 +90,11 @@ impl FlatForest {
                     queue.push_back((n.right, left + 1));
                 }
             }
+            let depth = t.depth();
             f.trees.push(FlatTree {
                 root: root as u32,
-                depth: t.depth() as u32,
+                depth: depth as u32,
+                compact_at: compaction_level(t, depth) as u32,
             });
         }
         f
@@ -122,11 +127,9 @@ impl FlatForest {
                 let (right_copy, left_copy) = rows.split_at_mut(BLOCK * nf);
                 for (f, c) in cols.iter().enumerate() {
                     for (k, &v) in c[start..start + block.len()].iter().enumerate() {
-                        let (r, l) = if v.is_nan() {
-                            (u64::MAX, 0)
-                        } else {
-                            (key(v), key(v))
-                        };
+                        let (key_v, nan) = (key(v), v.is_nan());
+                        let r = if nan { u64::MAX } else { key_v };
+                        let l = if nan { 0 } else { key_v };
                         right_copy[k * nf + f] = r;
                         left_copy[k * nf + f] = l;
                     }
@@ -139,20 +142,28 @@ impl FlatForest {
     fn accumulate_block(&self, rows: &[u64], out: &mut [f64], cur: &mut [u32; BLOCK]) {
         let nf = self.n_features;
         let cur = &mut cur[..out.len()];
+        let mut active = [0u32; BLOCK];
         assert!(rows.len() >= 2 * BLOCK * nf);
         for t in &self.trees {
             cur.fill(t.root);
-            for _ in 0..t.depth {
+            for _ in 0..t.compact_at {
                 for (k, c) in cur.iter_mut().enumerate() {
-                    // SAFETY: `*c` is a node index of this forest (a root, or `left + 0|1` of a
-                    // node, all slots allocated in `new`). `offset < 2·BLOCK·nf − (BLOCK−1)·nf`
-                    // because `feature < nf` (trees are validated against `nf`), and
-                    // `k < BLOCK`, so `k·nf + offset < 2·BLOCK·nf <= rows.len()` (asserted).
-                    let (n, x) = unsafe {
-                        let n = self.nodes.get_unchecked(*c as usize);
-                        (n, *rows.get_unchecked(k * nf + n.offset as usize))
-                    };
-                    *c = n.left + (x > n.threshold) as u32;
+                    *c = self.step(rows, nf, k, *c);
+                }
+            }
+            if t.compact_at < t.depth {
+                // Keep walking only the rows that have not reached a leaf (a leaf loops on
+                // itself).
+                let mut m = 0;
+                for (k, &c) in cur.iter().enumerate() {
+                    active[m] = k as u32;
+                    m += usize::from(self.nodes[c as usize].left != c);
+                }
+                for _ in t.compact_at..t.depth {
+                    for &k in &active[..m] {
+                        let k = k as usize;
+                        cur[k] = self.step(rows, nf, k, cur[k]);
+                    }
                 }
             }
             for (o, &c) in out.iter_mut().zip(cur.iter()) {
@@ -160,6 +171,53 @@ impl FlatForest {
             }
         }
     }
+
+    /// One level of the walk for row `k` of the block at node `c`: the next node.
+    #[inline(always)]
+    fn step(&self, rows: &[u64], nf: usize, k: usize, c: u32) -> u32 {
+        debug_assert!((c as usize) < self.nodes.len() && k < BLOCK);
+        // SAFETY: `c` is a node index of this forest (a root, or `left + 0|1` of a node, all
+        // slots allocated in `new`). `offset < BLOCK·nf + nf` because `feature < nf` (trees
+        // are validated against `nf`), and `k < BLOCK`, so
+        // `k·nf + offset < 2·BLOCK·nf <= rows.len()` (asserted in `accumulate_block`).
+        let (n, x) = unsafe {
+            let n = self.nodes.get_unchecked(c as usize);
+            (n, *rows.get_unchecked(k * nf + n.offset as usize))
+        };
+        n.left + u32::from(x > n.threshold)
+    }
+}
+
+/// The level after which walking only the unfinished rows is expected to be cheapest: walking
+/// all rows costs one step per row per level; compacting costs about one step per row, after
+/// which each level costs one step (plus an indirection) per row whose leaf is deeper. Leaf
+/// depths are weighted by cover, the training distribution.
+fn compaction_level(t: &Tree, depth: usize) -> usize {
+    let mut by_depth = vec![0.0; depth + 1];
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some((i, d)) = stack.pop() {
+        let n = &t.nodes[i];
+        if n.is_leaf() {
+            by_depth[d] += n.cover.max(0.0);
+        } else {
+            stack.push((n.left, d + 1));
+            stack.push((n.right, d + 1));
+        }
+    }
+    let total: f64 = by_depth.iter().sum();
+    if total <= 0.0 {
+        return depth;
+    }
+    let mut best = (depth as f64, depth);
+    let mut deeper = total; // cover of leaves deeper than `level`
+    for (level, &c) in by_depth.iter().enumerate().take(depth) {
+        deeper -= c;
+        let cost = level as f64 + 1.0 + 1.2 * (deeper / total) * (depth - level) as f64;
+        if cost < best.0 {
+            best = (cost, level);
+        }
+    }
+    best.1
 }
 
 /// An integer key with the order of the floats: for non-NaN `a`, `b`, `a <= b` exactly when
@@ -167,13 +225,11 @@ impl FlatForest {
 /// 0 and `u64::MAX`, which are left for NaN.
 #[inline]
 fn key(x: f64) -> u64 {
-    let x = if x == 0.0 { 0.0 } else { x };
-    let b = x.to_bits();
-    if b >> 63 == 1 {
-        !b
-    } else {
-        b | (1 << 63)
-    }
+    // `+ 0.0` turns −0.0 into +0.0 and changes nothing else. Negative floats order backwards as
+    // integers, so their bits are flipped; non-negative ones get the sign bit set. Branch-free.
+    let b = (x + 0.0).to_bits();
+    let negative = ((b as i64) >> 63) as u64;
+    b ^ (negative | (1 << 63))
 }
 
 #[cfg(test)]

@@ -266,12 +266,12 @@ fn tree_shap_adds_up_to_the_raw_score() {
     let batch = model.shap_values_batch(&test.matrix()).expect("shap");
     assert_eq!(batch.n_rows(), 300);
     for r in 0..300 {
-        let sum = batch.expected_value + batch.row(r).iter().sum::<f64>();
+        let sum = batch.expected_value + batch.row(r).expect("row").iter().sum::<f64>();
         assert!((sum - raw[r]).abs() < 1e-6, "row {r}: {sum} vs {}", raw[r]);
         if r < 20 {
             let e = model.shap_values(&test.row(r)).expect("shap");
             assert!((e.expected_value - batch.expected_value).abs() < 1e-12);
-            for (a, b) in e.contributions.iter().zip(batch.row(r)) {
+            for (a, b) in e.contributions.iter().zip(batch.row(r).expect("row")) {
                 assert!((a - b).abs() < 1e-12);
             }
         }
@@ -285,7 +285,12 @@ fn tree_shap_adds_up_to_the_raw_score() {
         batch.expected_value
     );
     // Noise features get small attributions compared with the signal feature x0.
-    let mean_abs = |f: usize| (0..300).map(|r| batch.row(r)[f].abs()).sum::<f64>() / 300.0;
+    let mean_abs = |f: usize| {
+        (0..300)
+            .map(|r| batch.row(r).expect("row")[f].abs())
+            .sum::<f64>()
+            / 300.0
+    };
     assert!(
         mean_abs(0) > 3.0 * mean_abs(4),
         "{} vs {}",

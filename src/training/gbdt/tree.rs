@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::error::GbdtError;
 use super::exact_float;
 
+/// Deepest tree accepted by [`Tree::validate`] (a tree of up to 4096 leaves fits).
+pub const MAX_TREE_DEPTH: usize = 4096;
+
 /// One node. A leaf has `left == right == 0` (node 0 is the root, never a child); its `value`
 /// is the output. An internal node's `value` is unused by prediction (the boosted trees store
 /// the cover-weighted mean of their leaves there).
@@ -126,7 +129,8 @@ impl Tree {
 
     /// Checks the structure so that prediction and TreeSHAP cannot index out of bounds or loop:
     /// at least one node; children point forward (`child > parent`) and inside the tree; every
-    /// node is reached once; features are `< n_features`; thresholds are not NaN; covers finite
+    /// node is reached once; depth at most [`MAX_TREE_DEPTH`] (TreeSHAP recurses and keeps
+    /// O(depth²) path state); features are `< n_features`; thresholds are not NaN; covers finite
     /// and > 0 for internal nodes (TreeSHAP divides by them). `tree` is this tree's index, for
     /// the message.
     pub fn validate(&self, tree: usize, n_features: usize) -> Result<(), GbdtError> {
@@ -174,6 +178,13 @@ impl Tree {
             return Err(bad(
                 i,
                 format!("is the child of {} nodes, expected exactly 1", parents[i]),
+            ));
+        }
+        let depth = self.depth();
+        if depth > MAX_TREE_DEPTH {
+            return Err(bad(
+                0,
+                format!("depth {depth} exceeds the supported {MAX_TREE_DEPTH}"),
             ));
         }
         Ok(())

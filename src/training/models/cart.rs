@@ -11,6 +11,8 @@
 //! parent's rate, and a split no row reaches becomes such a leaf. `gain` = linfa's impurity
 //! decrease × the node's cover (the weighted decrease sklearn's impurity importance sums).
 
+use std::panic::AssertUnwindSafe;
+
 use linfa::prelude::*;
 use linfa_trees::{DecisionTree, SplitQuality, TreeNode};
 use ndarray::{Array1, Array2};
@@ -29,6 +31,29 @@ pub(crate) struct CartConfig {
     pub min_weight_leaf: f64,
     pub min_impurity_decrease: f64,
     pub class_weight: ClassWeight,
+}
+
+/// linfa-trees accumulates sample weights in `f32`: integer sums are exact below 2^24.
+const F32_EXACT: u64 = 1 << 24;
+
+/// Integer weights of churners and stayers. Balanced: the minority class weighs
+/// round(majority / minority), the majority 1 — integers, because linfa adds and subtracts
+/// weights in `f32` while scanning splits, and fractional weights drift until a side it
+/// believes non-empty sums to 0 (linfa then panics on `n_samples > 0`).
+fn class_weights(class_weight: ClassWeight, rows: &[usize], y: &[f64]) -> (u64, u64) {
+    let pos = rows.iter().filter(|&&r| y[r] == 1.0).count() as u64;
+    let neg = rows.len() as u64 - pos;
+    match class_weight {
+        ClassWeight::Balanced if pos > 0 && neg > 0 => {
+            let ratio = |a: u64, b: u64| ((a as f64 / b as f64).round() as u64).max(1);
+            if pos <= neg {
+                (ratio(neg, pos), 1)
+            } else {
+                (1, ratio(pos, neg))
+            }
+        }
+        _ => (1, 1),
+    }
 }
 
 fn fit_err(algorithm: &'static str) -> impl Fn(String) -> ModelError {
@@ -65,26 +90,45 @@ pub(crate) fn fit_tree(
     }
     let records = Array2::from_shape_vec((rows.len(), k), data).map_err(|e| err(e.to_string()))?;
     let targets: Array1<usize> = rows.iter().map(|&r| usize::from(y[r] == 1.0)).collect();
-    let mut dataset = Dataset::new(records, targets);
-    if cfg.class_weight == ClassWeight::Balanced {
-        let pos = rows.iter().filter(|&&r| y[r] == 1.0).count();
-        let neg = rows.len() - pos;
-        if pos > 0 && neg > 0 {
-            let n = rows.len() as f64;
-            let (wp, wn) = ((n / (2.0 * pos as f64)) as f32, (n / (2.0 * neg as f64)) as f32);
-            let w: Array1<f32> = rows
-                .iter()
-                .map(|&r| if y[r] == 1.0 { wp } else { wn })
-                .collect();
-            dataset = dataset.with_weights(w);
-        }
+    let (w_pos, w_neg) = class_weights(cfg.class_weight, rows, y);
+    let total: u64 = rows
+        .iter()
+        .map(|&r| if y[r] == 1.0 { w_pos } else { w_neg })
+        .sum();
+    if total >= F32_EXACT {
+        return Err(err(format!(
+            "{} rows weigh {total} in total; linfa sums weights in f32, exact only below \
+             {F32_EXACT}: lower max_samples",
+            rows.len()
+        )));
     }
-    let fitted: DecisionTree<f64, usize> = DecisionTree::params()
+    let weights: Array1<f32> = rows
+        .iter()
+        .map(|&r| {
+            if y[r] == 1.0 {
+                w_pos as f32
+            } else {
+                w_neg as f32
+            }
+        })
+        .collect();
+    let dataset = Dataset::new(records, targets).with_weights(weights);
+    let params = DecisionTree::<f64, usize>::params()
         .split_quality(SplitQuality::Gini)
         .max_depth(Some(cfg.max_depth))
         .min_weight_leaf(cfg.min_weight_leaf as f32)
-        .min_impurity_decrease(cfg.min_impurity_decrease)
-        .fit(&dataset)
+        .min_impurity_decrease(cfg.min_impurity_decrease);
+    // linfa asserts internally (e.g. a non-empty side when computing Gini); a panic there is
+    // turned into an error rather than taking the process down.
+    let fitted = std::panic::catch_unwind(AssertUnwindSafe(|| params.fit(&dataset)))
+        .map_err(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            err(format!("linfa-trees failed: {what}"))
+        })?
         .map_err(|e| err(e.to_string()))?;
     let skeleton = convert(fitted.root_node(), features, medians);
     Ok(fill_leaves(&skeleton, x, y, medians, leaf_rows))
@@ -155,7 +199,11 @@ fn fill_leaves(
         }
     }
     let mut out = Vec::with_capacity(m);
-    let root_rate = if count[0] > 0.0 { pos[0] / count[0] } else { 0.0 };
+    let root_rate = if count[0] > 0.0 {
+        pos[0] / count[0]
+    } else {
+        0.0
+    };
     rebuild(skeleton, 0, root_rate, &count, &pos, &mut out);
     Tree { nodes: out }
 }
@@ -210,8 +258,7 @@ mod tests {
             class_weight: ClassWeight::None,
         };
         let rows: Vec<usize> = (0..100).collect();
-        let t = fit_tree("test", &cfg, &x, &y, &[49.5, 3.0], &rows, &[0, 1], &rows)
-            .expect("tree");
+        let t = fit_tree("test", &cfg, &x, &y, &[49.5, 3.0], &rows, &[0, 1], &rows).expect("tree");
         assert!(t.validate(0, 2).is_ok());
         assert_eq!(t.nodes.len(), 3, "{t:?}");
         assert_eq!(t.nodes[0].feature, 0);

@@ -104,7 +104,9 @@ pub enum ModelError {
         allowed: &'static str,
     },
 
-    #[error("unknown algorithm `{0}`: expected one of logistic, decision_tree, random_forest, gbdt")]
+    #[error(
+        "unknown algorithm `{0}`: expected one of logistic, decision_tree, random_forest, gbdt"
+    )]
     UnknownAlgorithm(String),
 
     #[error("fitting {algorithm}: {message}")]

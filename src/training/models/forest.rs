@@ -31,7 +31,10 @@ pub struct ForestResolved {
 
 /// Resolves the bootstrap size and features per tree for `n` rows and `p` features.
 pub(crate) fn resolve(params: &ForestParams, n: usize, p: usize) -> ForestResolved {
-    let max_samples = params.max_samples.unwrap_or(n.min(FOREST_MAX_SAMPLES)).max(2);
+    let max_samples = params
+        .max_samples
+        .unwrap_or(n.min(FOREST_MAX_SAMPLES))
+        .max(2);
     let default_k = (p as f64).sqrt().ceil() as usize;
     let max_features = params.max_features.unwrap_or(default_k).clamp(1, p.max(1));
     ForestResolved {
@@ -72,7 +75,16 @@ pub(crate) fn fit_forest(
             let rows: Vec<usize> = (0..resolved.max_samples)
                 .map(|_| rng.random_range(0..n))
                 .collect();
-            fit_tree("random_forest", &cfg, x, y, &medians, &rows, &features, &rows)
+            fit_tree(
+                "random_forest",
+                &cfg,
+                x,
+                y,
+                &medians,
+                &rows,
+                &features,
+                &rows,
+            )
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((TreeEnsemble { medians, trees }, resolved))

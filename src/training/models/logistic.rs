@@ -53,18 +53,26 @@ impl LogisticModel {
         })?;
         let targets: Array1<usize> = y.iter().map(|&v| usize::from(v == 1.0)).collect();
         let dataset = Dataset::new(records, targets);
-        let fitted = LogisticRegression::default()
+        let solver = LogisticRegression::default()
             .alpha(1.0 / params.c)
             .max_iterations(params.max_iter)
-            .gradient_tolerance(params.tol * n as f64)
-            .fit(&dataset)
-            .map_err(|e| ModelError::Fit {
-                algorithm: "logistic",
-                message: e.to_string(),
-            })?;
+            .gradient_tolerance(params.tol * n as f64);
+        let fit_error = |message: String| ModelError::Fit {
+            algorithm: "logistic",
+            message,
+        };
+        // A panic inside linfa / argmin becomes an error instead of taking the process down.
+        let fitted =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| solver.fit(&dataset)))
+                .map_err(|_| fit_error("linfa-logistic panicked".into()))?
+                .map_err(|e| fit_error(e.to_string()))?;
         // linfa's "positive" class is the MORE FREQUENT one (its label_classes), so with rare
         // churners its coefficients describe staying: flip them to describe churn.
-        let sign = if fitted.labels().pos.class == 1 { 1.0 } else { -1.0 };
+        let sign = if fitted.labels().pos.class == 1 {
+            1.0
+        } else {
+            -1.0
+        };
         let model = LogisticModel {
             names: prep.output_names(&x.names),
             coef: fitted.params().iter().map(|c| sign * c).collect(),
@@ -160,7 +168,13 @@ mod tests {
         let n = 400;
         let a: Vec<f64> = (0..n).map(|i| f64::from(i % 100) / 10.0).collect();
         let b: Vec<f64> = (0..n)
-            .map(|i| if i % 7 == 0 { f64::NAN } else { f64::from(i % 3) })
+            .map(|i| {
+                if i % 7 == 0 {
+                    f64::NAN
+                } else {
+                    f64::from(i % 3)
+                }
+            })
             .collect();
         let y: Vec<f64> = a.iter().map(|&v| f64::from(u8::from(v >= 8.5))).collect();
         let x = FeatureMatrix::new(vec!["a".into(), "b".into()], vec![a, b]).expect("matrix");

@@ -56,7 +56,17 @@ pub type DriftProfile = serde_json::Value;
 
 /// The model families.
 #[derive(
-    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum,
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "snake_case")]
 #[value(rename_all = "snake_case")]
@@ -160,7 +170,9 @@ impl Fitted {
         match self {
             Fitted::Logistic(m) => m.intercept,
             Fitted::Trees(m) => m.expected_value(),
-            Fitted::Gbdt(m) => m.base_score() + m.trees().iter().map(Tree::expected_value).sum::<f64>(),
+            Fitted::Gbdt(m) => {
+                m.base_score() + m.trees().iter().map(Tree::expected_value).sum::<f64>()
+            }
         }
     }
 
@@ -224,7 +236,10 @@ impl Fitted {
         matches!(
             (self, algorithm),
             (Fitted::Logistic(_), Algorithm::Logistic)
-                | (Fitted::Trees(_), Algorithm::DecisionTree | Algorithm::RandomForest)
+                | (
+                    Fitted::Trees(_),
+                    Algorithm::DecisionTree | Algorithm::RandomForest
+                )
                 | (Fitted::Gbdt(_), Algorithm::Gbdt)
         )
     }
@@ -274,7 +289,7 @@ impl TryFrom<ModelData> for ChurnModel {
         let bad = |reason: String| ModelError::InvalidArtifact { reason };
         if d.encoder.feature_names() != d.feature_names {
             return Err(bad(
-                "the encoder's feature names differ from the model's".into(),
+                "the encoder's feature names differ from the model's".into()
             ));
         }
         if !d.fitted.kind_matches(d.algorithm) {

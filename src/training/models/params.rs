@@ -17,11 +17,13 @@ pub const MAX_TREE_DEPTH: usize = 64;
 pub enum ClassWeight {
     /// Every row weighs 1.
     None,
-    /// Churners and stayers weigh the same in total (sklearn's `class_weight="balanced"`,
-    /// scaled so the mean row weight is 1). The default: linfa prunes sibling leaves that
-    /// predict the same majority class, which with rare churners would collapse most of a
-    /// tree; balancing moves that majority vote to the base rate. Leaf probabilities are
-    /// always the unweighted churn rate of the training rows in the leaf.
+    /// Churners and stayers weigh about the same in total (sklearn's
+    /// `class_weight="balanced"` in integers: the minority class weighs round(majority /
+    /// minority), the majority 1; linfa sums weights in f32, where integers stay exact). The
+    /// default: linfa prunes sibling leaves that predict the same majority class, which with
+    /// rare churners would collapse most of a tree; balancing moves that majority vote to the
+    /// base rate. Leaf probabilities are always the unweighted churn rate of the training rows
+    /// in the leaf.
     #[default]
     Balanced,
 }
@@ -57,7 +59,7 @@ impl Default for LogisticParams {
 pub struct TreeParams {
     /// Maximum depth. Defaults to `8`. Must be in 1..=64.
     pub max_depth: usize,
-    /// Minimum total (class-)weight in a leaf. Defaults to `20.0`. Must be finite and >= 1.
+    /// Minimum total class weight in a leaf (a majority-class row weighs 1). Defaults to `20.0`. Must be finite and >= 1.
     pub min_weight_leaf: f64,
     /// Minimum Gini decrease of a split. Defaults to `1e-5`. Must be finite and > 0 (linfa).
     pub min_impurity_decrease: f64,
@@ -95,7 +97,7 @@ pub struct ForestParams {
     /// Features per tree (random subspace; linfa has no per-split sampling); `None` =
     /// ceil(sqrt(p)). Defaults to `None`. `Some(k)` needs k >= 1 (capped at p).
     pub max_features: Option<usize>,
-    /// Minimum total (class-)weight in a leaf. Defaults to `5.0`. Must be finite and >= 1.
+    /// Minimum total class weight in a leaf (a majority-class row weighs 1). Defaults to `5.0`. Must be finite and >= 1.
     pub min_weight_leaf: f64,
     /// Minimum Gini decrease of a split. Defaults to `1e-5`. Must be finite and > 0.
     pub min_impurity_decrease: f64,
@@ -289,14 +291,26 @@ impl TrainParams {
         positive("logistic.tol", l.tol)?;
 
         let t = &self.tree;
-        in_range("tree.max_depth", t.max_depth, 1, MAX_TREE_DEPTH, "in 1..=64")?;
+        in_range(
+            "tree.max_depth",
+            t.max_depth,
+            1,
+            MAX_TREE_DEPTH,
+            "in 1..=64",
+        )?;
         at_least_one_f("tree.min_weight_leaf", t.min_weight_leaf)?;
         positive("tree.min_impurity_decrease", t.min_impurity_decrease)?;
         in_range("tree.max_samples", t.max_samples, 2, usize::MAX, ">= 2")?;
 
         let f = &self.forest;
         in_range("forest.n_trees", f.n_trees, 1, 10_000, "in 1..=10000")?;
-        in_range("forest.max_depth", f.max_depth, 1, MAX_TREE_DEPTH, "in 1..=64")?;
+        in_range(
+            "forest.max_depth",
+            f.max_depth,
+            1,
+            MAX_TREE_DEPTH,
+            "in 1..=64",
+        )?;
         if let Some(m) = f.max_samples {
             in_range("forest.max_samples", m, 2, usize::MAX, "None or >= 2")?;
         }

@@ -87,7 +87,14 @@ impl Standardiser {
                     .sum::<f64>()
                     / n;
                 let sd = var.sqrt();
-                (mean, if sd > 1e-12 && sd.is_finite() { sd } else { 1.0 })
+                (
+                    mean,
+                    if sd > 1e-12 && sd.is_finite() {
+                        sd
+                    } else {
+                        1.0
+                    },
+                )
             })
             .collect();
         (s.mean, s.scale) = stats.into_iter().unzip();
@@ -161,7 +168,11 @@ impl Standardiser {
             ));
         }
         if self.scale.iter().any(|s| !(s.is_finite() && *s > 0.0))
-            || self.mean.iter().chain(&self.medians).any(|v| !v.is_finite())
+            || self
+                .mean
+                .iter()
+                .chain(&self.medians)
+                .any(|v| !v.is_finite())
         {
             return Err("a mean, median or scale is not a finite number (scale > 0)".into());
         }
@@ -191,10 +202,7 @@ mod tests {
         let s = Standardiser::fit(&x);
         assert_eq!(s.medians, vec![3.0, 2.0]);
         assert_eq!(s.indicators, vec![0]);
-        assert_eq!(
-            s.output_names(&x.names),
-            vec!["a", "b", "a__missing"]
-        );
+        assert_eq!(s.output_names(&x.names), vec!["a", "b", "a__missing"]);
         // a imputed: 1, 3, 3, 5 → mean 3, population sd sqrt(2)
         assert!((s.mean[0] - 3.0).abs() < 1e-12);
         assert!((s.scale[0] - 2f64.sqrt()).abs() < 1e-12);

@@ -132,7 +132,16 @@ pub(crate) fn fit_decision_tree(
         class_weight: params.class_weight,
     };
     let features: Vec<usize> = (0..x.n_features()).collect();
-    let tree = fit_tree("decision_tree", &cfg, x, y, &medians, &rows, &features, &all)?;
+    let tree = fit_tree(
+        "decision_tree",
+        &cfg,
+        x,
+        y,
+        &medians,
+        &rows,
+        &features,
+        &all,
+    )?;
     Ok(TreeEnsemble {
         medians,
         trees: vec![tree],
