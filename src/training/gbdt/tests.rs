@@ -34,7 +34,7 @@ impl Problem {
 /// (`2.5·sin(3·x0) + 2·sign(x1·x2)`), x3 is 10% missing, x4 and x5 are noise.
 fn nonlinear(n: usize, seed: u64) -> Problem {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut cols = vec![Vec::with_capacity(n); 6];
+    let mut cols: Vec<Vec<f64>> = (0..6).map(|_| Vec::with_capacity(n)).collect();
     let mut y = Vec::with_capacity(n);
     for _ in 0..n {
         let x: Vec<f64> = (0..6).map(|_| rng.random_range(-1.0..1.0)).collect();
@@ -239,10 +239,9 @@ fn serde_round_trip_predicts_identically() {
     let a = model.predict_raw_batch(&test.matrix()).expect("predict");
     let b = back.predict_raw_batch(&test.matrix()).expect("predict");
     assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
-    for r in 0..50 {
-        let row = test.row(r);
-        let single = back.predict_raw(&row).expect("predict");
-        assert!((single - a[r]).abs() < 1e-12);
+    for (r, &batch) in a.iter().enumerate().take(50) {
+        let single = back.predict_raw(&test.row(r)).expect("predict");
+        assert!((single - batch).abs() < 1e-12);
     }
     // A tampered model (feature index out of range) is refused on load.
     let mut v: serde_json::Value = serde_json::from_str(&json).expect("value");
@@ -265,9 +264,9 @@ fn tree_shap_adds_up_to_the_raw_score() {
     let raw = model.predict_raw_batch(&test.matrix()).expect("predict");
     let batch = model.shap_values_batch(&test.matrix()).expect("shap");
     assert_eq!(batch.n_rows(), 300);
-    for r in 0..300 {
+    for (r, &raw_r) in raw.iter().enumerate() {
         let sum = batch.expected_value + batch.row(r).expect("row").iter().sum::<f64>();
-        assert!((sum - raw[r]).abs() < 1e-6, "row {r}: {sum} vs {}", raw[r]);
+        assert!((sum - raw_r).abs() < 1e-6, "row {r}: {sum} vs {raw_r}");
         if r < 20 {
             let e = model.shap_values(&test.row(r)).expect("shap");
             assert!((e.expected_value - batch.expected_value).abs() < 1e-12);
