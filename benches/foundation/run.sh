@@ -9,6 +9,7 @@
 #   BENCH_DIR (default /tmp/churn-bench)   CUSTOMERS (default 1000000)
 #   SKIP_GENERATE_TIMING=1  reuse the warehouse without timing `churn generate` again
 #   SKIP_BUILD=1            use the existing target/release/churn
+#   WAIT_FOR_IDLE=<s>, IDLE_LOAD=<x>  wait up to s seconds for the load average to drop below x
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -47,10 +48,11 @@ fi
 
 # ---- a quiet machine ------------------------------------------------------------------------------
 # The machine may be shared: with WAIT_FOR_IDLE=<seconds>, wait up to that long for the 1-minute
-# load average to drop below 0.5 before timing anything (the load is recorded either way).
+# load average to drop below IDLE_LOAD (default 0.5) before timing anything (the load is recorded
+# either way).
 if [ "${WAIT_FOR_IDLE:-0}" -gt 0 ]; then
   waited=0
-  while awk '{exit !($1 >= 0.5)}' /proc/loadavg && [ "$waited" -lt "$WAIT_FOR_IDLE" ]; do
+  while awk -v max="${IDLE_LOAD:-0.5}" '{exit !($1 >= max)}' /proc/loadavg && [ "$waited" -lt "$WAIT_FOR_IDLE" ]; do
     sleep 15; waited=$((waited + 15))
   done
   echo "waited ${waited}s for an idle machine; load average now $(cut -d' ' -f1-3 /proc/loadavg)"
