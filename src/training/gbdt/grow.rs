@@ -89,7 +89,9 @@ struct Leaf {
     split: Option<Split>,
 }
 
-/// Reusable state of tree growth: the histogram pool and the row index arrays.
+/// Reusable state of tree growth: the histogram pool (one `n_features × 4 KB` histogram per
+/// leaf that may still split, allocated on first use and reused by later trees) and the row
+/// index arrays.
 pub(crate) struct Grower {
     rules: GrowRules,
     n_bins: Vec<usize>,
@@ -105,9 +107,7 @@ impl Grower {
         let nf = n_bins.len();
         Grower {
             rules,
-            pool: (0..rules.num_leaves)
-                .map(|_| vec![EMPTY_HIST; nf])
-                .collect(),
+            pool: Vec::new(),
             free: Vec::with_capacity(rules.num_leaves),
             builder: HistogramBuilder::new(nf),
             n_bins,
@@ -275,8 +275,8 @@ impl Grower {
     }
 
     fn take_slot(&mut self) -> usize {
-        // The pool holds num_leaves histograms and at most (leaves + 1) <= num_leaves are in
-        // use at once, so a slot is always free; grow the pool rather than fail if not.
+        // The pool grows on demand (at most num_leaves histograms are in use at once), so
+        // memory follows the leaves actually grown, not the `num_leaves` limit.
         self.free.pop().unwrap_or_else(|| {
             let nf = self.n_bins.len();
             self.pool.push(vec![EMPTY_HIST; nf]);
