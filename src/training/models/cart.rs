@@ -1,15 +1,25 @@
-//! One CART tree grown by linfa-trees, converted to the project's plain [`Tree`] so prediction
+//! One CART tree grown with linfa-trees, converted to the project's plain [`Tree`] so prediction
 //! and TreeSHAP are the gbdt module's.
 //!
 //! linfa sees median-imputed values (missing → median) of a subset of rows and features, with
-//! 0/1 labels and optional class weights. Its fitted tree is walked from `root_node()` through
-//! `split()` (feature, threshold, impurity decrease) and `children()`; a row goes left iff
-//! `x <= threshold`, as in linfa's fit. Each internal node gets `default_left = median <=
+//! 0/1 labels and integer class weights. Each fitted linfa tree is walked from `root_node()`
+//! through `split()` (feature, threshold, impurity decrease) and `children()`; a row goes left
+//! iff `x <= threshold`, as in linfa's fit. Each internal node gets `default_left = median <=
 //! threshold`, so a missing value follows the path its imputed median would. The leaves' values
 //! are then the churn rate of the rows routed through the converted tree (`cover` = their
 //! number, with multiplicity), not linfa's majority class; a leaf no row reaches takes its
 //! parent's rate, and a split no row reaches becomes such a leaf. `gain` = linfa's impurity
 //! decrease × the node's cover (the weighted decrease sklearn's impurity importance sums).
+//!
+//! **Windows.** linfa scans every row of its dataset for every feature at every node, so one
+//! deep fit costs O(nodes × n × p). The tree is therefore grown in windows of [`WINDOW`]
+//! levels: linfa fits the top levels on all rows, then each leaf that may still split is fitted
+//! again, by a new linfa tree, on the rows that reach it only, and grafted in place — O(levels /
+//! WINDOW × 2^WINDOW × n × p) in total. CART's greedy choice at a node depends only on the
+//! node's rows, so the splits are linfa's. A side effect on linfa's pruning (which merges
+//! sibling leaves predicting the same majority class): a leaf that linfa pruned inside a window
+//! gets a second fit on its own rows, and stays a leaf only if its next WINDOW levels all
+//! predict one class.
 
 use std::panic::AssertUnwindSafe;
 
@@ -60,8 +70,12 @@ fn fit_err(algorithm: &'static str) -> impl Fn(String) -> ModelError {
     move |message| ModelError::Fit { algorithm, message }
 }
 
-/// Grows a linfa tree on `rows` × `features` of `x` (imputed with `medians`), then converts it
-/// and fills its leaves from `leaf_rows` (row indices into `x`, repeats allowed).
+/// Depth of each linfa fit: the tree is grown in windows of this many levels (see the module
+/// docs).
+pub(crate) const WINDOW: usize = 4;
+
+/// Grows a tree on `rows` × `features` of `x` (imputed with `medians`) in linfa windows, then
+/// fills its leaves from `leaf_rows` (row indices into `x`, repeats allowed).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn fit_tree(
     algorithm: &'static str,
@@ -81,15 +95,6 @@ pub(crate) fn fit_tree(
             features.len()
         )));
     }
-    let k = features.len();
-    let mut data = Vec::with_capacity(rows.len() * k);
-    for &r in rows {
-        for &f in features {
-            data.push(impute(x.columns[f][r], medians[f]));
-        }
-    }
-    let records = Array2::from_shape_vec((rows.len(), k), data).map_err(|e| err(e.to_string()))?;
-    let targets: Array1<usize> = rows.iter().map(|&r| usize::from(y[r] == 1.0)).collect();
     let (w_pos, w_neg) = class_weights(cfg.class_weight, rows, y);
     let total: u64 = rows
         .iter()
@@ -102,59 +107,124 @@ pub(crate) fn fit_tree(
             rows.len()
         )));
     }
-    let weights: Array1<f32> = rows
-        .iter()
-        .map(|&r| {
-            if y[r] == 1.0 {
-                w_pos as f32
-            } else {
-                w_neg as f32
+    let fit = Window {
+        cfg,
+        x,
+        y,
+        medians,
+        features,
+        weights: (w_pos as f32, w_neg as f32),
+        err: &err,
+    };
+    let mut nodes = vec![Node::leaf(0.0, 0.0)];
+    // (slot of a leaf to grow, its rows, its depth)
+    let mut work = vec![(0usize, rows.to_vec(), 0usize)];
+    while let Some((slot, node_rows, depth)) = work.pop() {
+        let pos = node_rows.iter().filter(|&&r| y[r] == 1.0).count();
+        if depth >= cfg.max_depth || node_rows.len() < 2 || pos == 0 || pos == node_rows.len() {
+            continue;
+        }
+        let budget = WINDOW.min(cfg.max_depth - depth);
+        let fitted = fit.linfa(&node_rows, budget)?;
+        if fitted.root_node().is_leaf() {
+            continue;
+        }
+        let first_new = nodes.len();
+        graft(fitted.root_node(), slot, features, medians, &mut nodes);
+        // Route the node's rows through the grafted splits to the new leaves.
+        let mut by_leaf: Vec<(usize, Vec<usize>, usize)> = Vec::new();
+        let mut leaf_slot = std::collections::HashMap::new();
+        for &r in &node_rows {
+            let (mut i, mut d) = (slot, depth);
+            while !nodes[i].is_leaf() {
+                let n = &nodes[i];
+                i = n.child(impute(x.columns[n.feature][r], medians[n.feature]));
+                d += 1;
             }
-        })
-        .collect();
-    let dataset = Dataset::new(records, targets).with_weights(weights);
-    let params = DecisionTree::<f64, usize>::params()
-        .split_quality(SplitQuality::Gini)
-        .max_depth(Some(cfg.max_depth))
-        .min_weight_leaf(cfg.min_weight_leaf as f32)
-        .min_impurity_decrease(cfg.min_impurity_decrease);
-    // linfa asserts internally (e.g. a non-empty side when computing Gini); a panic there is
-    // turned into an error rather than taking the process down.
-    let fitted = std::panic::catch_unwind(AssertUnwindSafe(|| params.fit(&dataset)))
-        .map_err(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            err(format!("linfa-trees failed: {what}"))
-        })?
-        .map_err(|e| err(e.to_string()))?;
-    let skeleton = convert(fitted.root_node(), features, medians);
+            let k = *leaf_slot.entry(i).or_insert_with(|| {
+                by_leaf.push((i, Vec::new(), d));
+                by_leaf.len() - 1
+            });
+            by_leaf[k].1.push(r);
+        }
+        debug_assert!(by_leaf.iter().all(|(i, _, _)| *i >= first_new));
+        work.extend(by_leaf);
+    }
+    let skeleton = Tree { nodes };
     Ok(fill_leaves(&skeleton, x, y, medians, leaf_rows))
 }
 
-/// The linfa tree in pre-order (children after their parent), leaf values not yet set.
-fn convert(root: &TreeNode<f64, usize>, features: &[usize], medians: &[f64]) -> Tree {
-    fn walk(
-        node: &TreeNode<f64, usize>,
-        features: &[usize],
-        medians: &[f64],
-        out: &mut Vec<Node>,
-    ) -> usize {
-        let me = out.len();
+/// What one linfa fit needs.
+struct Window<'a, E: Fn(String) -> ModelError> {
+    cfg: &'a CartConfig,
+    x: &'a FeatureMatrix,
+    y: &'a [f64],
+    medians: &'a [f64],
+    features: &'a [usize],
+    /// Weight of a churner and of a stayer (fixed for the whole tree).
+    weights: (f32, f32),
+    err: &'a E,
+}
+
+impl<E: Fn(String) -> ModelError> Window<'_, E> {
+    /// A linfa tree of depth at most `depth` on `rows` (imputed, weighted).
+    fn linfa(&self, rows: &[usize], depth: usize) -> Result<DecisionTree<f64, usize>, ModelError> {
+        let k = self.features.len();
+        let mut data = Vec::with_capacity(rows.len() * k);
+        for &r in rows {
+            for &f in self.features {
+                data.push(impute(self.x.columns[f][r], self.medians[f]));
+            }
+        }
+        let records =
+            Array2::from_shape_vec((rows.len(), k), data).map_err(|e| (self.err)(e.to_string()))?;
+        let targets: Array1<usize> = rows
+            .iter()
+            .map(|&r| usize::from(self.y[r] == 1.0))
+            .collect();
+        let (w_pos, w_neg) = self.weights;
+        let weights: Array1<f32> = rows
+            .iter()
+            .map(|&r| if self.y[r] == 1.0 { w_pos } else { w_neg })
+            .collect();
+        let dataset = Dataset::new(records, targets).with_weights(weights);
+        let params = DecisionTree::<f64, usize>::params()
+            .split_quality(SplitQuality::Gini)
+            .max_depth(Some(depth))
+            .min_weight_leaf(self.cfg.min_weight_leaf as f32)
+            .min_impurity_decrease(self.cfg.min_impurity_decrease);
+        // linfa asserts internally (e.g. a non-empty side when computing Gini); a panic there
+        // is turned into an error rather than taking the process down.
+        std::panic::catch_unwind(AssertUnwindSafe(|| params.fit(&dataset)))
+            .map_err(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                (self.err)(format!("linfa-trees failed: {what}"))
+            })?
+            .map_err(|e| (self.err)(e.to_string()))
+    }
+}
+
+/// Writes the linfa subtree at `root` into `nodes`: its root replaces the leaf at `slot`, the
+/// rest is appended in pre-order (children after their parent). Leaf values are not yet set.
+fn graft(
+    root: &TreeNode<f64, usize>,
+    slot: usize,
+    features: &[usize],
+    medians: &[f64],
+    nodes: &mut Vec<Node>,
+) {
+    fn split_of(node: &TreeNode<f64, usize>, features: &[usize], medians: &[f64]) -> Option<Node> {
         let children = node.children();
-        let (Some(left), Some(right)) = (children[0].as_deref(), children[1].as_deref()) else {
-            out.push(Node::leaf(0.0, 0.0));
-            return me;
-        };
-        if node.is_leaf() {
-            out.push(Node::leaf(0.0, 0.0));
-            return me;
+        if node.is_leaf() || children[0].is_none() || children[1].is_none() {
+            return None;
         }
         let (local, threshold, decrease) = node.split();
         let feature = features[local];
-        out.push(Node {
+        Some(Node {
             feature,
             threshold,
             default_left: medians[feature] <= threshold,
@@ -163,16 +233,36 @@ fn convert(root: &TreeNode<f64, usize>, features: &[usize], medians: &[f64]) -> 
             value: 0.0,
             cover: 0.0,
             gain: decrease,
-        });
-        let l = walk(left, features, medians, out);
-        let r = walk(right, features, medians, out);
-        out[me].left = l;
-        out[me].right = r;
-        me
+        })
     }
-    let mut nodes = Vec::new();
-    walk(root, features, medians, &mut nodes);
-    Tree { nodes }
+    fn walk(
+        node: &TreeNode<f64, usize>,
+        me: usize,
+        features: &[usize],
+        medians: &[f64],
+        nodes: &mut Vec<Node>,
+    ) {
+        let Some(split) = split_of(node, features, medians) else {
+            nodes[me] = Node::leaf(0.0, 0.0);
+            return;
+        };
+        nodes[me] = split;
+        let children = node.children();
+        for (side, child) in children.into_iter().enumerate() {
+            let Some(child) = child.as_deref() else {
+                continue;
+            };
+            let at = nodes.len();
+            nodes.push(Node::leaf(0.0, 0.0));
+            if side == 0 {
+                nodes[me].left = at;
+            } else {
+                nodes[me].right = at;
+            }
+            walk(child, at, features, medians, nodes);
+        }
+    }
+    walk(root, slot, features, medians, nodes);
 }
 
 /// Routes `rows` (imputed, as linfa saw them) through the skeleton, then rebuilds it with leaf churn rates and covers.
@@ -269,5 +359,30 @@ mod tests {
         assert_eq!(t.predict_row(&[80.0, 0.0]), 1.0);
         assert_eq!(t.predict_row(&[f64::NAN, 0.0]), 0.0);
         assert!((t.expected_value() - 0.3).abs() < 1e-12);
+    }
+
+    /// 32 alternating segments of 2 values: no tree of depth <= WINDOW separates them, so the
+    /// windows must graft; the result must still be a valid tree that fits every row.
+    #[test]
+    fn windows_graft_deeper_trees_that_stay_valid() {
+        let x0: Vec<f64> = (0..64).map(f64::from).collect();
+        let y: Vec<f64> = (0..64).map(|i| f64::from((i / 2) % 2)).collect();
+        let x = FeatureMatrix::new(vec!["a".into()], vec![x0]).expect("matrix");
+        let cfg = CartConfig {
+            max_depth: 40,
+            min_weight_leaf: 1.0,
+            min_impurity_decrease: 1e-5,
+            class_weight: ClassWeight::None,
+        };
+        let rows: Vec<usize> = (0..64).collect();
+        let t = fit_tree("test", &cfg, &x, &y, &[31.5], &rows, &[0], &rows).expect("tree");
+        assert!(t.validate(0, 1).is_ok());
+        assert!(t.depth() > WINDOW, "depth {}", t.depth());
+        for r in 0..64 {
+            assert_eq!(t.predict_row(&[f64::from(r as u8)]), y[r], "row {r}");
+        }
+        let leaves = t.nodes.iter().filter(|n| n.is_leaf()).count();
+        assert_eq!(leaves, 32, "one pure leaf per segment");
+        assert_eq!(t.nodes[0].cover, 64.0);
     }
 }
