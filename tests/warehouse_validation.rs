@@ -752,6 +752,23 @@ fn parquet_column_of_the_wrong_physical_type_is_a_hard_error() {
 }
 
 #[test]
+fn unreadable_file_is_a_hard_error_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    Export::valid().write(dir.path());
+    let bad = dir.path().join("fact_network_usage.parquet");
+    std::fs::write(&bad, b"this is not parquet").expect("write");
+    let err = warehouse::load(dir.path()).expect_err("must fail");
+    match &err {
+        LoadError::Unreadable { table, file, .. } => {
+            assert_eq!(*table, Table::NetworkUsage);
+            assert_eq!(file, &bad);
+        }
+        other => panic!("unexpected error: {other}"),
+    }
+    assert!(err.to_string().contains("fact_network_usage.parquet"));
+}
+
+#[test]
 fn timestamp_formats_give_the_same_instant() {
     let (wh, rep) = Export::valid()
         .set(

@@ -142,25 +142,36 @@ pub(crate) fn key_set(keys: &StringChunked) -> PlHashSet<&str> {
 }
 
 /// Rows whose non-null `values` are not among `keys` (the used keys of the referenced table).
-/// Consecutive equal values (a fact table grouped by customer) are looked up once.
-pub(crate) fn orphans(values: &StringChunked, keys: &PlHashSet<&str>) -> Option<BooleanChunked> {
-    let mut last: Option<(&str, bool)> = None;
-    let mask: BooleanChunked = values
-        .iter()
-        .map(|v| {
-            let v = v?;
-            if let Some((prev, known)) = last {
-                if prev == v {
-                    return Some(!known);
-                }
+/// Consecutive equal values (a fact table grouped by customer) are looked up once, and the
+/// mask is only built when some value is an orphan.
+pub(crate) fn orphans<'a>(
+    values: &'a StringChunked,
+    keys: &PlHashSet<&str>,
+) -> Option<BooleanChunked> {
+    let mut last: Option<(&'a str, bool)> = None;
+    let mut orphan = |v: Option<&'a str>| -> bool {
+        let Some(v) = v else { return false };
+        if let Some((prev, known)) = last {
+            if prev == v {
+                return !known;
             }
-            let known = keys.contains(v);
-            last = Some((v, known));
-            Some(!known)
-        })
-        .map(|orphan| orphan.unwrap_or(false))
-        .collect();
-    mask.any().then_some(mask)
+        }
+        let known = keys.contains(v);
+        last = Some((v, known));
+        !known
+    };
+    let any = if values.null_count() == 0 {
+        values
+            .downcast_iter()
+            .any(|arr| arr.values_iter().any(|v| orphan(Some(v))))
+    } else {
+        values.iter().any(&mut orphan)
+    };
+    if !any {
+        return None;
+    }
+    let mask: BooleanChunked = values.iter().map(orphan).collect();
+    Some(mask)
 }
 
 /// The first problem of every row that has one (columns in schema order, and within a column
