@@ -1077,3 +1077,22 @@ fn scale_one_as_of_date() {
         set.segmentation.height()
     );
 }
+
+#[test]
+fn the_row_order_of_the_facts_does_not_change_a_single_bit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (wh, observed_until) = generated_warehouse(dir.path());
+    let reversed = Warehouse {
+        customers: wh.customers.clone(),
+        products: wh.products.reverse(),
+        invoices: wh.invoices.reverse(),
+        assignments: wh.assignments.reverse(),
+        tickets: wh.tickets.reverse(),
+        campaigns: wh.campaigns.reverse(),
+        usage: wh.usage.reverse(),
+    };
+    let as_of = [d("2024-03-31")];
+    let a = features::build(&wh, &as_of, Some(observed_until)).expect("a");
+    let b = features::build(&reversed, &as_of, Some(observed_until)).expect("b");
+    assert_identical(&a, &b);
+}

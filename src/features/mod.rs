@@ -20,7 +20,7 @@ mod segmentation;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use polars::prelude::{DataFrame, IntoLazy, LazyFrame, PolarsError};
+use polars::prelude::{DataFrame, Engine, IntoLazy, LazyFrame, PolarsError};
 
 use crate::output::{write_frame, FileFormat, OutputError};
 use crate::warehouse::Warehouse;
@@ -97,12 +97,16 @@ fn as_of_days(as_of: &[NaiveDate]) -> Result<Vec<AsOf>, FeatureError> {
     Ok(dates.into_iter().map(AsOf::new).collect())
 }
 
+/// Runs a plan on polars' streaming engine: its grouped reductions are several times faster
+/// than the in-memory group-by on tens of millions of fact rows (measured on 1M customers).
 fn collect(lf: LazyFrame, table: &'static str, at: AsOf) -> Result<DataFrame, FeatureError> {
-    lf.collect().map_err(|source| FeatureError::Polars {
-        table,
-        as_of: Some(at.date),
-        source,
-    })
+    lf.collect_with_engine(Engine::Streaming)
+        .map(|result| result.unwrap_single())
+        .map_err(|source| FeatureError::Polars {
+            table,
+            as_of: Some(at.date),
+            source,
+        })
 }
 
 /// Appends `next` to `acc` (the first frame becomes `acc`).

@@ -21,7 +21,6 @@ fn join(left: LazyFrame, right: LazyFrame, on: &[&str], how: JoinType) -> LazyFr
         .left_on(keys.clone())
         .right_on(keys)
         .coalesce(JoinCoalesce::CoalesceColumns)
-        .maintain_order(MaintainOrderJoin::Left)
         .finish()
 }
 
