@@ -186,9 +186,9 @@ mod tests {
         let mut phi = vec![0.0; 3];
         for r in [0, 7, 99] {
             m.contributions_row(&x, r, &mut phi);
-            for k in 0..3 {
+            for (k, &phi_k) in phi.iter().enumerate() {
                 let z = (m.prep.output(&x, r, k) - m.prep.mean[k]) / m.prep.scale[k];
-                assert_eq!(phi[k], m.coef[k] * z);
+                assert_eq!(phi_k, m.coef[k] * z);
             }
             let total = m.intercept + phi.iter().sum::<f64>();
             assert!((total - logit(p[r])).abs() < 1e-9);
