@@ -1065,14 +1065,28 @@ fn scale_one_as_of_date() {
     }
     let observed = report.observed_until.expect("observed_until");
     let as_of = observed - chrono::Duration::days(120);
-    let t = Instant::now();
+    // CPU seconds of this process (user + system), from /proc: on a shared machine wall time
+    // says more about the neighbours than about the code.
+    let cpu = || -> f64 {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        let after = stat.rsplit(')').next().unwrap_or_default();
+        let f: Vec<f64> = after
+            .split_whitespace()
+            .map(|v| v.parse().unwrap_or(0.0))
+            .collect();
+        f.get(11)
+            .zip(f.get(12))
+            .map_or(0.0, |(u, s)| (u + s) / 100.0)
+    };
+    let (t, c) = (Instant::now(), cpu());
     let ml = features::churn_prediction_features(&wh, &[as_of], Some(observed)).expect("features");
-    let ml_secs = t.elapsed().as_secs_f64();
-    let t = Instant::now();
+    let (ml_secs, ml_cpu) = (t.elapsed().as_secs_f64(), cpu() - c);
+    let (t, c) = (Instant::now(), cpu());
     let set = features::build(&wh, &[as_of], Some(observed)).expect("build");
-    let build_secs = t.elapsed().as_secs_f64();
+    let (build_secs, build_cpu) = (t.elapsed().as_secs_f64(), cpu() - c);
     println!(
-        "load {load:.1}s; churn_prediction_features {ml_secs:.1}s ({} rows); build (3 tables) {build_secs:.1}s ({} segment rows)",
+        "load {load:.1}s; churn_prediction_features {ml_secs:.1}s wall / {ml_cpu:.1}s cpu ({} rows); \
+         build (3 tables) {build_secs:.1}s wall / {build_cpu:.1}s cpu ({} segment rows)",
         ml.height(),
         set.segmentation.height()
     );

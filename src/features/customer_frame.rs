@@ -2,10 +2,12 @@
 //! churn_prediction_features are selected.
 //!
 //! Plan: each fact table is filtered to the facts visible at `D` (and to the largest window it
-//! needs), every measure is first written as a masked column (`value` where its window/condition
-//! holds, null elsewhere), then the table is grouped by customer once with plain sums / means /
-//! maxima — the fast path of polars' group-by. The per-table aggregates are left-joined onto the
-//! customers active at `D` (keeping dim_customer's row order), and ratios are derived last.
+//! needs), every measure is first written as a masked column (its value — as exact integer units,
+//! see [`super::exact`] — where its window/condition holds, null elsewhere), then the table is
+//! grouped by customer once with plain sum / count / max / min aggregations (the fast path of
+//! polars' group-by; means and ratios are derived afterwards). The per-table aggregates are
+//! left-joined onto the customers active at `D`, the rows are put back in dim_customer order,
+//! and ratios are derived last.
 
 use polars::prelude::*;
 
@@ -606,102 +608,4 @@ pub fn view_360_columns() -> Vec<Expr> {
             .map(|f| col(*f)),
     );
     exprs
-}
-
-#[cfg(test)]
-mod timing_tmp {
-    use super::*;
-    use crate::warehouse::schema::Table;
-    use crate::warehouse::Warehouse;
-    use std::time::Instant;
-
-    fn cpu() -> f64 {
-        let stat = std::fs::read_to_string("/proc/self/stat").expect("stat");
-        let after = stat.rsplit(')').next().expect("x");
-        let f: Vec<&str> = after.split_whitespace().collect();
-        (f[11].parse::<f64>().expect("u") + f[12].parse::<f64>().expect("s")) / 100.0
-    }
-
-    fn read(dir: &str, t: Table) -> DataFrame {
-        let path = format!("{dir}/{}.parquet", t.file_stem());
-        let f = std::fs::File::open(path).expect("open");
-        let df = ParquetReader::new(f).finish().expect("read");
-        let exprs: Vec<Expr> = t
-            .spec()
-            .columns
-            .iter()
-            .map(|c| col(c.name).cast(c.kind.dtype()))
-            .collect();
-        df.lazy().select(exprs).collect().expect("cast")
-    }
-
-    fn time(name: &str, lf: LazyFrame, engine: Engine) -> DataFrame {
-        let t = Instant::now();
-        let c = cpu();
-        let df = lf
-            .collect_with_engine(engine)
-            .expect("collect")
-            .unwrap_single();
-        eprintln!(
-            "{name} [{engine:?}]: wall {:.2}s cpu {:.2}s ({} rows)",
-            t.elapsed().as_secs_f64(),
-            cpu() - c,
-            df.height()
-        );
-        df
-    }
-
-    fn join_unordered(left: LazyFrame, right: LazyFrame, on: &str) -> LazyFrame {
-        left.join_builder()
-            .with(right)
-            .how(JoinType::Left)
-            .left_on([col(on)])
-            .right_on([col(on)])
-            .finish()
-    }
-
-    #[test]
-    #[ignore]
-    fn timing() {
-        let dir = std::env::var("CHURN_BENCH_DIR").expect("dir");
-        let wh = Warehouse {
-            customers: read(&dir, Table::Customer),
-            products: read(&dir, Table::Product),
-            invoices: read(&dir, Table::Invoice),
-            assignments: read(&dir, Table::ServiceAssignment),
-            tickets: read(&dir, Table::SupportTicket),
-            campaigns: read(&dir, Table::CampaignTarget),
-            usage: read(&dir, Table::NetworkUsage),
-        };
-        let prep = Prepared::new(&wh).expect("prep");
-        let at = AsOf::new(chrono::NaiveDate::from_ymd_opt(2024, 9, 1).expect("d"));
-        for engine in [Engine::InMemory, Engine::Streaming] {
-            let parts: Vec<DataFrame> = [
-                ("invoices", invoices(&prep, at)),
-                ("assignments", assignments(&prep, at)),
-                ("tickets", tickets(&prep, at)),
-                ("usage", usage(&prep, at)),
-                ("campaigns", campaigns(&prep, at)),
-            ]
-            .into_iter()
-            .map(|(n, lf)| time(n, lf, engine))
-            .collect();
-            let base = time("profile", profile(&prep, at, None), engine);
-            let mut lf = base.clone().lazy();
-            for p in &parts {
-                lf = left_join(lf, p.clone().lazy(), CUSTOMER_ID);
-            }
-            time("5 ordered joins", lf, engine);
-            let mut lf = base.clone().lazy().with_row_index("_row", None);
-            for p in &parts {
-                lf = join_unordered(lf, p.clone().lazy(), CUSTOMER_ID);
-            }
-            time(
-                "5 unordered joins + sort",
-                lf.sort(["_row"], Default::default()),
-                engine,
-            );
-            time("all", customer_frame(&prep, at, None), engine);
-        }
-    }
 }

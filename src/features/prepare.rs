@@ -22,7 +22,6 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 const MICROS_PER_HOUR: f64 = 3_600_000_000.0;
 
 /// The warehouse, ready for any number of as-of dates.
-#[derive(Clone)]
 pub struct Prepared {
     /// dim_customer; `signup_date`, `contract_end_date`, `churn_date` as day numbers.
     pub customers: LazyFrame,
