@@ -97,10 +97,12 @@ fn as_of_days(as_of: &[NaiveDate]) -> Result<Vec<AsOf>, FeatureError> {
     Ok(dates.into_iter().map(AsOf::new).collect())
 }
 
-/// Runs a plan on polars' streaming engine: its grouped reductions are several times faster
-/// than the in-memory group-by on tens of millions of fact rows (measured on 1M customers).
+/// Runs a plan on polars' in-memory engine. The streaming engine's grouped reductions were
+/// several times faster on 1M customers, but their float sums depend on thread scheduling (the
+/// training-set fingerprint differed between two runs on the same export), and the same export
+/// must give bit-identical features; determinism wins until the sums are made order-free.
 fn collect(lf: LazyFrame, table: &'static str, at: AsOf) -> Result<DataFrame, FeatureError> {
-    lf.collect_with_engine(Engine::Streaming)
+    lf.collect_with_engine(Engine::InMemory)
         .map(|result| result.unwrap_single())
         .map_err(|source| FeatureError::Polars {
             table,
