@@ -131,16 +131,19 @@ fn main() -> Result<()> {
         };
 
         let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build()?;
-        let (test_probs, predict_s) = pool.install(|| -> Result<_> {
-            let mut best_s = f64::INFINITY;
+        // Best of 3 passes over all train + test rows; CPU time too, which a busy machine
+        // inflates less than wall time.
+        let (test_probs, predict_s, predict_cpu_s) = pool.install(|| -> Result<_> {
+            let (mut best_s, mut best_cpu) = (f64::INFINITY, f64::INFINITY);
             let mut probs = Vec::new();
             for _ in 0..3 {
-                let w = Instant::now();
+                let (w, c) = (Instant::now(), cpu_seconds());
                 probs = model.predict_proba_batch(&test_x)?;
                 model.predict_proba_batch(&train_x)?;
                 best_s = best_s.min(w.elapsed().as_secs_f64());
+                best_cpu = best_cpu.min(cpu_seconds() - c);
             }
-            Ok((probs, best_s))
+            Ok((probs, best_s, best_cpu))
         })?;
         let auc = roc_auc(&test_probs, &test.y)?;
         let scored = (train.y.len() + test.y.len()) as f64;
@@ -159,6 +162,7 @@ fn main() -> Result<()> {
                 },
                 "predict_s": (predict_s * 1000.0).round() / 1000.0,
                 "predict_rows_per_s": (scored / predict_s).round(),
+                "predict_rows_per_cpu_s": (scored / predict_cpu_s).round(),
                 "test_auc": (auc * 1e5).round() / 1e5,
                 "trees": model.n_trees(),
             })

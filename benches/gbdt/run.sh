@@ -66,4 +66,7 @@ print(f"fit time: ours best {best_ours['fit_s']:.2f}s ({best_ours['threads']} th
       f"{'PASS' if ratio <= 1.5 else 'FAIL'}")
 print(f"batch scoring, 2 threads: {scoring:,.0f} rows/s (bar >= 1,000,000): "
       f"{'PASS' if scoring >= 1e6 else 'FAIL'}")
+per_cpu = max(r.get("predict_rows_per_cpu_s", 0) for r in ours)
+print(f"  (scoring per CPU-second, best setting: {per_cpu:,.0f} rows; x2 cores = {2 * per_cpu:,.0f} "
+      f"rows/s if both cores were free)")
 EOF
