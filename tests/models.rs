@@ -587,7 +587,8 @@ fn write_csv(path: &std::path::Path, x: &FeatureMatrix, y: &[f64]) {
 /// `CHURN_MODELS_BENCH_ROWS=100000 cargo test --release --test models -- --ignored --nocapture`.
 /// Prints fit / predict / explain times and test AUC per algorithm. With
 /// `CHURN_MODELS_BENCH_CSV=<dir>` it also writes the encoded train and test matrices for the
-/// sklearn comparison described in `docs/models.md`.
+/// sklearn comparison described in `docs/models.md`. `CHURN_MODELS_BENCH_ALGO` runs one
+/// algorithm; `CHURN_MODELS_BENCH_PARAMS` overrides parameters (JSON).
 #[test]
 #[ignore]
 fn scale_benchmark() {
@@ -613,7 +614,10 @@ fn scale_benchmark() {
         write_csv(&dir.join("train.csv"), &train, &y_train);
         write_csv(&dir.join("test.csv"), &test, &y_test);
     }
-    let params = TrainParams::default();
+    // CHURN_MODELS_BENCH_PARAMS: TrainParams as JSON (missing fields take their defaults).
+    let params: TrainParams = std::env::var("CHURN_MODELS_BENCH_PARAMS")
+        .map(|j| serde_json::from_str(&j).expect("CHURN_MODELS_BENCH_PARAMS is TrainParams JSON"))
+        .unwrap_or_default();
     for algorithm in Algorithm::ALL {
         if only.is_some_and(|a| a != algorithm) {
             continue;

@@ -403,20 +403,24 @@ impl ChurnModel {
                 Fitted::Logistic(LogisticModel::fit(&params.logistic, train, y_train)?),
                 serde_json::json!({ "logistic": to_json(&params.logistic) }),
             ),
-            Algorithm::DecisionTree => (
-                Fitted::Trees(tree::fit_decision_tree(&params.tree, seed, train, y_train)?),
-                serde_json::json!({ "tree": to_json(&params.tree), "seed": seed }),
-            ),
+            Algorithm::DecisionTree => {
+                let m = tree::fit_decision_tree(&params.tree, seed, train, y_train)?;
+                let json = serde_json::json!({
+                    "tree": to_json(&params.tree),
+                    "seed": seed,
+                    "shape": m.shape(),
+                });
+                (Fitted::Trees(m), json)
+            }
             Algorithm::RandomForest => {
                 let (m, resolved) = forest::fit_forest(&params.forest, seed, train, y_train)?;
-                (
-                    Fitted::Trees(m),
-                    serde_json::json!({
+                let json = serde_json::json!({
                         "forest": to_json(&params.forest),
                         "resolved": to_json(&resolved),
                         "seed": seed,
-                    }),
-                )
+                        "shape": m.shape(),
+                });
+                (Fitted::Trees(m), json)
             }
             Algorithm::Gbdt => {
                 let valid_params = params.gbdt.check(seed)?;

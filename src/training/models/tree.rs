@@ -89,6 +89,21 @@ impl TreeEnsemble {
         imp
     }
 
+    /// Shape of the trees for the hyperparameter record: mean leaves per tree and the deepest
+    /// tree's depth.
+    pub fn shape(&self) -> serde_json::Value {
+        let leaves: usize = self
+            .trees
+            .iter()
+            .map(|t| t.nodes.iter().filter(|n| n.is_leaf()).count())
+            .sum();
+        let depth = self.trees.iter().map(Tree::depth).max().unwrap_or(0);
+        serde_json::json!({
+            "mean_leaves": leaves as f64 / self.trees.len().max(1) as f64,
+            "max_depth_reached": depth,
+        })
+    }
+
     pub fn validate(&self, n_features: usize) -> Result<(), String> {
         if self.medians.len() != n_features {
             return Err(format!(
