@@ -102,7 +102,7 @@ fn as_of_days(as_of: &[NaiveDate]) -> Result<Vec<AsOf>, FeatureError> {
 /// training-set fingerprint differed between two runs on the same export), and the same export
 /// must give bit-identical features; determinism wins until the sums are made order-free.
 fn collect(lf: LazyFrame, table: &'static str, at: AsOf) -> Result<DataFrame, FeatureError> {
-    lf.collect_with_engine(Engine::Streaming)
+    lf.collect_with_engine(Engine::InMemory)
         .map(|result| result.unwrap_single())
         .map_err(|source| FeatureError::Polars {
             table,
