@@ -97,7 +97,10 @@ pub struct ForestParams {
     /// Features per tree (random subspace; linfa has no per-split sampling); `None` =
     /// ceil(sqrt(p)). Defaults to `None`. `Some(k)` needs k >= 1 (capped at p).
     pub max_features: Option<usize>,
-    /// Minimum total class weight in a leaf (a majority-class row weighs 1). Defaults to `5.0`. Must be finite and >= 1.
+    /// Minimum total class weight in a leaf (a majority-class row weighs 1). Defaults to
+    /// `50.0`: leaves estimate probabilities, and TreeSHAP's cost grows with the number of
+    /// leaves (at 100k rows: ~750 leaves per tree at 5, ~310 at 50, with the same AUC).
+    /// Must be finite and >= 1.
     pub min_weight_leaf: f64,
     /// Minimum Gini decrease of a split. Defaults to `1e-5`. Must be finite and > 0.
     pub min_impurity_decrease: f64,
@@ -112,7 +115,7 @@ impl Default for ForestParams {
             max_depth: 12,
             max_samples: None,
             max_features: None,
-            min_weight_leaf: 5.0,
+            min_weight_leaf: 50.0,
             min_impurity_decrease: 1e-5,
             class_weight: ClassWeight::Balanced,
         }
