@@ -1111,22 +1111,55 @@ fn the_row_order_of_the_facts_does_not_change_a_single_bit() {
     assert_identical(&a, &b);
 }
 
+/// SHA-256 of the three tables built on the generated warehouse (seed 7) at two as-of dates.
+fn feature_fingerprint() -> String {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (wh, observed_until) = generated_warehouse(dir.path());
+    let dates = [d("2023-12-31"), d("2024-06-30")];
+    let mut set = features::build(&wh, &dates, Some(observed_until)).expect("build");
+    let mut hasher = Sha256::new();
+    for df in [
+        &mut set.churn_features,
+        &mut set.customer_360,
+        &mut set.segmentation,
+    ] {
+        let mut csv = Vec::new();
+        CsvWriter::new(&mut csv).finish(df).expect("csv");
+        hasher.update(&csv);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Run by `features_do_not_depend_on_threads_or_morsels` in a child process.
 #[test]
 #[ignore]
-fn tmp_streaming_repeat() {
-    use sha2::{Digest, Sha256};
-    let dir = std::path::PathBuf::from("/tmp/churn-bench-100000");
-    let (wh, report) = churn::warehouse::load(&dir).expect("load");
-    let obs = report.observed_until;
-    let dates = [d("2024-03-31"), d("2024-06-30")];
-    let mut set = features::build(&wh, &dates, obs).expect("a");
-    for (name, df) in [
-        ("ml", &mut set.churn_features),
-        ("360", &mut set.customer_360),
-        ("seg", &mut set.segmentation),
-    ] {
-        let mut buf = Vec::new();
-        CsvWriter::new(&mut buf).finish(df).expect("csv");
-        eprintln!("FP {name} {}", hex::encode(Sha256::digest(&buf)));
+fn print_feature_fingerprint() {
+    println!("FINGERPRINT {}", feature_fingerprint());
+}
+
+#[test]
+fn features_do_not_depend_on_threads_or_morsels() {
+    // Child processes with 1 and 3 threads and tiny streaming morsels (so the small warehouse
+    // is split into many pieces, as a big one would be) must print this process's fingerprint.
+    let here = feature_fingerprint();
+    for (threads, morsel) in [("1", "64"), ("3", "97")] {
+        let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--ignored",
+                "--exact",
+                "print_feature_fingerprint",
+                "--nocapture",
+            ])
+            .env("POLARS_MAX_THREADS", threads)
+            .env("POLARS_IDEAL_MORSEL_SIZE", morsel)
+            .output()
+            .expect("child");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let child = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("FINGERPRINT "))
+            .unwrap_or_else(|| panic!("no fingerprint from the child: {stdout}"));
+        assert_eq!(child, here, "threads {threads}, morsel size {morsel}");
     }
 }
