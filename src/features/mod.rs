@@ -104,7 +104,7 @@ fn as_of_days(as_of: &[NaiveDate]) -> Result<Vec<AsOf>, FeatureError> {
 /// (`features_do_not_depend_on_threads_or_morsels`) checks it in child processes with other
 /// thread counts and tiny morsels, and fails if a float sum sneaks back in.
 fn collect(lf: LazyFrame, table: &'static str, at: AsOf) -> Result<DataFrame, FeatureError> {
-    lf.collect_with_engine(Engine::Streaming)
+    lf.collect_with_engine(Engine::InMemory)
         .map(|result| result.unwrap_single())
         .map_err(|source| FeatureError::Polars {
             table,
