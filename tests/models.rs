@@ -656,3 +656,51 @@ fn scale_benchmark() {
         );
     }
 }
+
+#[test]
+fn tampered_artifacts_are_rejected_on_load() {
+    let s = split(1500, false);
+    let m = fit(Algorithm::DecisionTree, &quick_params(), &s);
+    let good: serde_json::Value =
+        serde_json::from_slice(&m.to_bytes().expect("save")).expect("json");
+    let load = |v: &serde_json::Value| {
+        ChurnModel::from_bytes(&serde_json::to_vec(v).expect("bytes"))
+            .map(|_| String::from("loaded"))
+            .unwrap_or_else(|e| e.to_string())
+    };
+    assert_eq!(load(&good), "loaded");
+
+    let mut v = good.clone();
+    v["format_version"] = 2.into();
+    assert!(
+        load(&v).contains("format version 2 is not supported (this build reads version 1)"),
+        "{}",
+        load(&v)
+    );
+
+    let n_features = good["feature_names"].as_array().expect("names").len();
+    let mut v = good.clone();
+    v["fitted"]["trees"]["trees"][0]["nodes"][0]["feature"] = 999.into();
+    assert!(
+        load(&v).contains(&format!("feature 999 but the model has {n_features}")),
+        "{}",
+        load(&v)
+    );
+
+    let mut v = good.clone();
+    v["algorithm"] = "gbdt".into();
+    assert!(
+        load(&v).contains("the fitted model is not a gbdt model"),
+        "{}",
+        load(&v)
+    );
+
+    let mut v = good;
+    v["calibration"]["calibrator"] =
+        serde_json::json!({"method": "isotonic", "x": [0.1, 0.5], "y": [0.2]});
+    assert!(
+        load(&v).contains("isotonic calibrator has 2 x and 1 y points"),
+        "{}",
+        load(&v)
+    );
+}

@@ -299,6 +299,7 @@ impl TryFrom<ModelData> for ChurnModel {
             )));
         }
         d.fitted.validate(d.feature_names.len()).map_err(bad)?;
+        validate_calibrator(&d.calibration.calibrator).map_err(bad)?;
         Ok(ChurnModel {
             format_version: d.format_version,
             algorithm: d.algorithm,
@@ -310,6 +311,29 @@ impl TryFrom<ModelData> for ChurnModel {
             summary: d.summary,
             reference_profile: d.reference_profile,
         })
+    }
+}
+
+/// A loaded calibrator must be usable: finite Platt parameters; isotonic points of equal
+/// count (at least one), finite, with increasing x.
+fn validate_calibrator(c: &Calibrator) -> Result<(), String> {
+    match c {
+        Calibrator::Identity => Ok(()),
+        Calibrator::Platt { a, b, .. } if a.is_finite() && b.is_finite() => Ok(()),
+        Calibrator::Platt { .. } => Err("Platt calibrator parameters are not finite".into()),
+        Calibrator::Isotonic { x, y } => {
+            if x.is_empty() || x.len() != y.len() {
+                return Err(format!(
+                    "isotonic calibrator has {} x and {} y points",
+                    x.len(),
+                    y.len()
+                ));
+            }
+            if x.iter().chain(y).any(|v| !v.is_finite()) || x.windows(2).any(|w| w[0] > w[1]) {
+                return Err("isotonic calibrator points are not finite and increasing".into());
+            }
+            Ok(())
+        }
     }
 }
 
