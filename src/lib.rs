@@ -11,5 +11,6 @@ pub mod generate;
 pub mod output;
 pub mod progress;
 pub mod registry;
+pub mod scoring;
 pub mod training;
 pub mod warehouse;

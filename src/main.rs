@@ -2,6 +2,8 @@
 //! function per command, prints what it returns. Errors become a message on stderr and a
 //! non-zero exit code.
 
+mod cli;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
