@@ -13,4 +13,5 @@ pub mod progress;
 pub mod registry;
 pub mod scoring;
 pub mod training;
+pub mod value;
 pub mod warehouse;
