@@ -1,0 +1,294 @@
+//! Plain-Rust views of the warehouse tables the recommender reads: the product catalogue with
+//! its eligibility per segment, the customers (index, segment, activity dates), and column
+//! readers that turn a polars column into a typed chunked array with a named error.
+//!
+//! Dates are handled as days since 1970-01-01 (`i32`, the physical value of a polars `Date`).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use polars::prelude::{BooleanChunked, DataFrame, Float64Chunked, Int32Chunked, StringChunked};
+
+use super::RecommendError;
+use crate::warehouse::schema::{customer, product};
+use crate::warehouse::{Table, Warehouse};
+
+/// Days since 1970-01-01 of a date.
+pub fn day(date: NaiveDate) -> i32 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    (date - epoch).num_days() as i32
+}
+
+/// The date `days` days after 1970-01-01.
+pub fn date_of(days: i32) -> NaiveDate {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    epoch + chrono::Duration::days(days as i64)
+}
+
+fn column_err(table: Table, column: &'static str, e: impl std::fmt::Display) -> RecommendError {
+    RecommendError::Column {
+        table,
+        column,
+        problem: e.to_string(),
+    }
+}
+
+pub(crate) fn strs<'a>(
+    df: &'a DataFrame,
+    table: Table,
+    column: &'static str,
+) -> Result<&'a StringChunked, RecommendError> {
+    df.column(column)
+        .and_then(|c| c.str())
+        .map_err(|e| column_err(table, column, e))
+}
+
+pub(crate) fn floats<'a>(
+    df: &'a DataFrame,
+    table: Table,
+    column: &'static str,
+) -> Result<&'a Float64Chunked, RecommendError> {
+    df.column(column)
+        .and_then(|c| c.f64())
+        .map_err(|e| column_err(table, column, e))
+}
+
+pub(crate) fn bools<'a>(
+    df: &'a DataFrame,
+    table: Table,
+    column: &'static str,
+) -> Result<&'a BooleanChunked, RecommendError> {
+    df.column(column)
+        .and_then(|c| c.bool())
+        .map_err(|e| column_err(table, column, e))
+}
+
+/// A Date column as its physical days since 1970-01-01.
+pub(crate) fn dates<'a>(
+    df: &'a DataFrame,
+    table: Table,
+    column: &'static str,
+) -> Result<&'a Int32Chunked, RecommendError> {
+    df.column(column)
+        .and_then(|c| c.date())
+        .map(|d| &d.phys)
+        .map_err(|e| column_err(table, column, e))
+}
+
+/// Maps customer ids of a fact table to customer indices; remembers the last id so runs of rows
+/// of one customer (the common layout of exports) cost one string comparison each.
+pub(crate) struct IdLookup<'a> {
+    index: &'a HashMap<String, u32>,
+    last: Option<(&'a str, Option<u32>)>,
+}
+
+impl<'a> IdLookup<'a> {
+    pub fn new(index: &'a HashMap<String, u32>) -> Self {
+        IdLookup { index, last: None }
+    }
+
+    pub fn get(&mut self, id: &'a str) -> Option<u32> {
+        if let Some((last_id, found)) = self.last {
+            if last_id == id {
+                return found;
+            }
+        }
+        let found = self.index.get(id).copied();
+        self.last = Some((id, found));
+        found
+    }
+}
+
+/// One product of dim_product.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub monthly_price: f64,
+    pub margin_rate: f64,
+    /// `None`: not a data plan, or unlimited (see [`Catalogue::is_plan`]).
+    pub data_allowance_gb: Option<f64>,
+    /// `None`: every segment may buy it.
+    pub eligible_segments: Option<Vec<String>>,
+}
+
+impl Product {
+    /// monthly_price × margin_rate.
+    pub fn monthly_margin(&self) -> f64 {
+        self.monthly_price * self.margin_rate
+    }
+
+    pub fn eligible_for(&self, segment: &str) -> bool {
+        match &self.eligible_segments {
+            None => true,
+            Some(list) => list.iter().any(|s| s == segment),
+        }
+    }
+}
+
+/// The catalogue: products in dim_product order, their index by id, categories interned.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Catalogue {
+    pub products: Vec<Product>,
+    pub by_id: HashMap<String, usize>,
+    /// Category index of every product.
+    pub category_of: Vec<usize>,
+    pub categories: Vec<String>,
+    /// Categories holding at least one product with a data allowance: their products are data
+    /// plans, and a null allowance in them means unlimited.
+    pub plan_categories: Vec<bool>,
+}
+
+impl Catalogue {
+    pub fn from_warehouse(wh: &Warehouse) -> Result<Self, RecommendError> {
+        let df = &wh.products;
+        let t = Table::Product;
+        let ids = strs(df, t, product::ID)?;
+        let names = strs(df, t, product::NAME)?;
+        let cats = strs(df, t, product::CATEGORY)?;
+        let prices = floats(df, t, product::MONTHLY_PRICE)?;
+        let margins = floats(df, t, product::MARGIN_RATE)?;
+        let allowances = floats(df, t, product::DATA_ALLOWANCE_GB)?;
+        let eligible = strs(df, t, product::ELIGIBLE_SEGMENTS)?;
+        let mut products = Vec::with_capacity(df.height());
+        let mut by_id = HashMap::new();
+        let mut categories: Vec<String> = Vec::new();
+        let mut category_of = Vec::with_capacity(df.height());
+        for row in 0..df.height() {
+            let id = ids.get(row).unwrap_or_default().to_string();
+            let category = cats.get(row).unwrap_or_default().to_string();
+            let cat_index = match categories.iter().position(|c| *c == category) {
+                Some(i) => i,
+                None => {
+                    categories.push(category.clone());
+                    categories.len() - 1
+                }
+            };
+            let eligible_segments = eligible.get(row).map(|s| {
+                s.split(';')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect::<Vec<_>>()
+            });
+            by_id.insert(id.clone(), products.len());
+            category_of.push(cat_index);
+            products.push(Product {
+                id,
+                name: names.get(row).unwrap_or_default().to_string(),
+                category,
+                monthly_price: prices.get(row).unwrap_or(0.0),
+                margin_rate: margins.get(row).unwrap_or(0.0),
+                data_allowance_gb: allowances.get(row),
+                eligible_segments,
+            });
+        }
+        let mut plan_categories = vec![false; categories.len()];
+        for (i, p) in products.iter().enumerate() {
+            if p.data_allowance_gb.is_some() {
+                plan_categories[category_of[i]] = true;
+            }
+        }
+        Ok(Catalogue {
+            products,
+            by_id,
+            category_of,
+            categories,
+            plan_categories,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.products.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.products.is_empty()
+    }
+
+    /// Whether product `p` is a data plan (its category has data allowances).
+    pub fn is_plan(&self, p: usize) -> bool {
+        self.plan_categories[self.category_of[p]]
+    }
+
+    /// The allowance of a data plan: `f64::INFINITY` for unlimited (null in a plan category).
+    pub fn allowance(&self, p: usize) -> f64 {
+        self.products[p].data_allowance_gb.unwrap_or(f64::INFINITY)
+    }
+}
+
+/// Customers of dim_customer: index by id, segment index, signup and churn days.
+#[derive(Debug, Clone)]
+pub struct Customers {
+    pub ids: Vec<String>,
+    pub index: HashMap<String, u32>,
+    pub segment: Vec<u16>,
+    pub segments: Vec<String>,
+    pub signup: Vec<i32>,
+    pub churn: Vec<Option<i32>>,
+}
+
+impl Customers {
+    pub fn from_warehouse(wh: &Warehouse) -> Result<Self, RecommendError> {
+        let df = &wh.customers;
+        let t = Table::Customer;
+        let ids_col = strs(df, t, customer::ID)?;
+        let seg_col = strs(df, t, customer::SEGMENT)?;
+        let signup_col = dates(df, t, customer::SIGNUP_DATE)?;
+        let churn_col = dates(df, t, customer::CHURN_DATE)?;
+        let n = df.height();
+        let mut ids = Vec::with_capacity(n);
+        let mut index = HashMap::with_capacity(n);
+        let mut segment = Vec::with_capacity(n);
+        let mut segments: Vec<String> = Vec::new();
+        let mut seg_index: HashMap<&str, u16> = HashMap::new();
+        for (row, (id, seg)) in ids_col.iter().zip(seg_col.iter()).enumerate() {
+            let id = id.unwrap_or_default();
+            let seg = seg.unwrap_or_default();
+            let s = match seg_index.get(seg) {
+                Some(&s) => s,
+                None => {
+                    let s = segments.len() as u16;
+                    segments.push(seg.to_string());
+                    seg_index.insert(seg, s);
+                    s
+                }
+            };
+            index.insert(id.to_string(), row as u32);
+            ids.push(id.to_string());
+            segment.push(s);
+        }
+        let signup = signup_col.iter().map(|d| d.unwrap_or(i32::MAX)).collect();
+        let churn = churn_col.iter().collect();
+        Ok(Customers {
+            ids,
+            index,
+            segment,
+            segments,
+            signup,
+            churn,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Active at day `d`: signed up on or before it, not churned on or before it.
+    pub fn active_at(&self, c: usize, d: i32) -> bool {
+        self.signup[c] <= d && self.churn[c].is_none_or(|x| x > d)
+    }
+}
+
+/// Per-segment eligibility: `eligible[segment][product]`.
+pub fn eligibility(cat: &Catalogue, customers: &Customers) -> Vec<Vec<bool>> {
+    customers
+        .segments
+        .iter()
+        .map(|s| cat.products.iter().map(|p| p.eligible_for(s)).collect())
+        .collect()
+}
