@@ -1,0 +1,464 @@
+//! The `churn.v1.ChurnService` handlers: validate the request, read the current snapshot,
+//! convert the answer. Each call reads one snapshot (`Arc`) from start to end, so a hot reload
+//! never changes an answer half-way; a stream keeps its snapshot until it ends.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Code, Request, Response, Status};
+
+use crate::server::convert;
+use crate::server::error::ApiError;
+use crate::server::metrics::Metrics;
+use crate::server::pb::{self, churn_service_server::ChurnService};
+use crate::server::source::ScoreSource;
+use crate::server::whatif;
+
+/// Request limits; each is stated in the error that enforces it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Limits {
+    /// Most ids in one ScoreCustomers request.
+    pub max_ids: usize,
+    /// Largest PrioritizedList page.
+    pub max_page_size: usize,
+    /// Largest ScoreCustomers batch.
+    pub max_batch_size: usize,
+    /// ScoreCustomers batch when the request leaves it 0.
+    pub default_batch_size: usize,
+    /// Most reasons ScoreFeatures returns.
+    pub max_top_reasons: usize,
+    /// ScoreFeatures reasons when the request leaves it 0.
+    pub default_top_reasons: usize,
+    /// Longest request_id echoed.
+    pub max_request_id_len: usize,
+    /// Largest request message in bytes (tonic refuses bigger ones before the handler).
+    pub max_message_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_ids: 100_000,
+            max_page_size: 10_000,
+            max_batch_size: 10_000,
+            default_batch_size: 1_000,
+            max_top_reasons: 50,
+            default_top_reasons: 5,
+            max_request_id_len: 128,
+            max_message_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// What the server currently answers from.
+pub enum Served {
+    /// The first snapshot is being built.
+    Loading,
+    /// No snapshot could be loaded (no champion, bad data): every call gets this status.
+    Down { code: Code, message: String },
+    /// A snapshot is loaded.
+    Ready(Arc<dyn ScoreSource>),
+}
+
+/// The shared state of every handler: the current snapshot (swapped atomically on reload),
+/// metrics and limits.
+pub struct ServerState {
+    pub current: ArcSwap<Served>,
+    pub metrics: Arc<Metrics>,
+    pub limits: Limits,
+}
+
+impl ServerState {
+    pub fn new(metrics: Arc<Metrics>, limits: Limits) -> ServerState {
+        ServerState {
+            current: ArcSwap::from_pointee(Served::Loading),
+            metrics,
+            limits,
+        }
+    }
+
+    /// The snapshot to answer one call from.
+    pub fn source(&self) -> Result<Arc<dyn ScoreSource>, Status> {
+        match &**self.current.load() {
+            Served::Ready(s) => Ok(s.clone()),
+            Served::Loading => Err(ApiError::Loading.into()),
+            Served::Down { code, message } => Err(Status::new(*code, message.clone())),
+        }
+    }
+}
+
+/// The gRPC service.
+#[derive(Clone)]
+pub struct ChurnApi {
+    state: Arc<ServerState>,
+}
+
+impl ChurnApi {
+    pub fn new(state: Arc<ServerState>) -> ChurnApi {
+        ChurnApi { state }
+    }
+
+    fn request_id(&self, id: &str) -> Result<String, ApiError> {
+        let limit = self.state.limits.max_request_id_len;
+        if id.chars().count() > limit {
+            return Err(ApiError::invalid(
+                "request_id",
+                format!("at most {limit} characters"),
+            ));
+        }
+        Ok(id.to_string())
+    }
+
+    /// Runs `f` against the current snapshot, counts the call and its latency.
+    async fn unary<T, F>(&self, rpc: &'static str, blocking: bool, f: F) -> Result<Response<T>, Status>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<dyn ScoreSource>) -> Result<T, ApiError> + Send + 'static,
+    {
+        let started = Instant::now();
+        let result = match self.state.source() {
+            Err(status) => Err(status),
+            Ok(source) if blocking => tokio::task::spawn_blocking(move || f(source))
+                .await
+                .map_err(|e| Status::internal(format!("handler task failed: {e}")))
+                .and_then(|r| r.map_err(Status::from)),
+            Ok(source) => f(source).map_err(Status::from),
+        };
+        let code = result.as_ref().map_or_else(Status::code, |_| Code::Ok);
+        self.state.metrics.observe(rpc, code, started.elapsed());
+        if let Err(status) = &result {
+            if matches!(code, Code::Internal | Code::Unknown) {
+                tracing::error!(rpc, code = ?code, message = status.message(), "Call failed");
+            } else {
+                tracing::debug!(rpc, code = ?code, "Call refused");
+            }
+        }
+        result.map(Response::new)
+    }
+}
+
+fn meta(source: &dyn ScoreSource) -> (String, String) {
+    (
+        source.model_info().version.clone(),
+        source.as_of().to_string(),
+    )
+}
+
+type ScoreStream = ReceiverStream<Result<pb::ScoreCustomersResponse, Status>>;
+
+#[tonic::async_trait]
+impl ChurnService for ChurnApi {
+    async fn score_customer(
+        &self,
+        request: Request<pb::ScoreCustomerRequest>,
+    ) -> Result<Response<pb::ScoreCustomerResponse>, Status> {
+        let req = request.into_inner();
+        let request_id = self.request_id(&req.request_id);
+        self.unary("ScoreCustomer", false, move |src| {
+            let request_id = request_id?;
+            let id = convert::customer_id("customer_id", &req.customer_id)?;
+            let score = src.get(id).ok_or_else(|| ApiError::NotFound {
+                field: "customer_id",
+                customer_id: id.to_string(),
+            })?;
+            let (model_version, as_of_date) = meta(&*src);
+            Ok(pb::ScoreCustomerResponse {
+                request_id,
+                model_version,
+                as_of_date,
+                score: Some(convert::score(score)),
+            })
+        })
+        .await
+    }
+
+    type ScoreCustomersStream = ScoreStream;
+
+    async fn score_customers(
+        &self,
+        request: Request<pb::ScoreCustomersRequest>,
+    ) -> Result<Response<Self::ScoreCustomersStream>, Status> {
+        let req = request.into_inner();
+        let limits = self.state.limits;
+        let request_id = self.request_id(&req.request_id);
+        // Validation and selection run in the stream's producer task; the first error is sent
+        // before any score (so the call fails with it).
+        self.unary("ScoreCustomers", false, move |src| {
+            let request_id = request_id?;
+            if req.customer_ids.len() > limits.max_ids {
+                return Err(ApiError::TooMany {
+                    field: "customer_ids",
+                    count: req.customer_ids.len(),
+                    limit: limits.max_ids,
+                });
+            }
+            let batch = match req.batch_size as usize {
+                0 => limits.default_batch_size,
+                b if b > limits.max_batch_size => {
+                    return Err(ApiError::invalid(
+                        "batch_size",
+                        format!("{b} is above the limit of {}", limits.max_batch_size),
+                    ))
+                }
+                b => b,
+            };
+            for (i, id) in req.customer_ids.iter().enumerate() {
+                convert::customer_id(&format!("customer_ids[{i}]"), id)?;
+            }
+            let unknown: Vec<&String> = req
+                .customer_ids
+                .iter()
+                .filter(|id| src.get(id).is_none())
+                .collect();
+            if let Some(first) = unknown.first() {
+                return Err(ApiError::UnknownIds {
+                    field: "customer_ids",
+                    first: first.to_string(),
+                    count: unknown.len(),
+                });
+            }
+            let query = if req.customer_ids.is_empty() {
+                Some(convert::query(req.filter.as_ref(), src.filter_values())?)
+            } else {
+                None
+            };
+            let (tx, rx) = mpsc::channel(4);
+            tokio::task::spawn_blocking(move || {
+                let (model_version, as_of_date) = meta(&*src);
+                let send = |scores: Vec<pb::CustomerScore>| {
+                    tx.blocking_send(Ok(pb::ScoreCustomersResponse {
+                        request_id: request_id.clone(),
+                        model_version: model_version.clone(),
+                        as_of_date: as_of_date.clone(),
+                        scores,
+                    }))
+                    .is_ok()
+                };
+                match query {
+                    Some(q) => {
+                        for chunk in src.select(&q).chunks(batch) {
+                            if !send(chunk.iter().map(|s| convert::score(s)).collect()) {
+                                return; // the client went away
+                            }
+                        }
+                    }
+                    None => {
+                        for chunk in req.customer_ids.chunks(batch) {
+                            let scores = chunk
+                                .iter()
+                                .filter_map(|id| src.get(id))
+                                .map(convert::score)
+                                .collect();
+                            if !send(scores) {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+            Ok(ReceiverStream::new(rx))
+        })
+        .await
+    }
+
+    async fn score_features(
+        &self,
+        request: Request<pb::ScoreFeaturesRequest>,
+    ) -> Result<Response<pb::ScoreFeaturesResponse>, Status> {
+        let req = request.into_inner();
+        let limits = self.state.limits;
+        let request_id = self.request_id(&req.request_id);
+        self.unary("ScoreFeatures", true, move |src| {
+            let request_id = request_id?;
+            let top_k = match req.top_reasons as usize {
+                0 => limits.default_top_reasons,
+                k if k > limits.max_top_reasons => {
+                    return Err(ApiError::invalid(
+                        "top_reasons",
+                        format!("{k} is above the limit of {}", limits.max_top_reasons),
+                    ))
+                }
+                k => k,
+            };
+            let model = src.model().ok_or(ApiError::NoModel)?;
+            let (p, reasons) = whatif::score_features(model, &req.features, top_k)?;
+            let (model_version, as_of_date) = meta(&*src);
+            Ok(pb::ScoreFeaturesResponse {
+                request_id,
+                model_version,
+                as_of_date,
+                churn_probability: p,
+                risk_band: convert::risk_band(src.risk_band(p)) as i32,
+                reasons: reasons.iter().map(convert::model_reason).collect(),
+            })
+        })
+        .await
+    }
+
+    async fn prioritized_list(
+        &self,
+        request: Request<pb::PrioritizedListRequest>,
+    ) -> Result<Response<pb::PrioritizedListResponse>, Status> {
+        let req = request.into_inner();
+        let limits = self.state.limits;
+        let request_id = self.request_id(&req.request_id);
+        self.unary("PrioritizedList", true, move |src| {
+            let request_id = request_id?;
+            let page_size = req.page_size as usize;
+            if page_size == 0 || page_size > limits.max_page_size {
+                return Err(ApiError::invalid(
+                    "page_size",
+                    format!(
+                        "{page_size} is outside 1..={} (the largest page)",
+                        limits.max_page_size
+                    ),
+                ));
+            }
+            let offset = convert::page_offset(&req.page_token)?;
+            let rank_by = convert::rank_by(req.rank_by)?;
+            let query = convert::query(req.filter.as_ref(), src.filter_values())?;
+            let (rows, total) = src.prioritize(&query, rank_by, offset, page_size)?;
+            let end = offset + rows.len();
+            let next_page_token = if end < total {
+                convert::page_token(end)
+            } else {
+                String::new()
+            };
+            let customers = rows
+                .iter()
+                .enumerate()
+                .map(|(i, s)| pb::PrioritizedCustomer {
+                    rank: (offset + i + 1) as u64,
+                    score: Some(convert::score(s)),
+                })
+                .collect();
+            let (model_version, as_of_date) = meta(&*src);
+            Ok(pb::PrioritizedListResponse {
+                request_id,
+                model_version,
+                as_of_date,
+                customers,
+                next_page_token,
+                total_size: total as u64,
+            })
+        })
+        .await
+    }
+
+    async fn get_customer360(
+        &self,
+        request: Request<pb::GetCustomer360Request>,
+    ) -> Result<Response<pb::GetCustomer360Response>, Status> {
+        let req = request.into_inner();
+        let request_id = self.request_id(&req.request_id);
+        self.unary("GetCustomer360", false, move |src| {
+            let request_id = request_id?;
+            let id = convert::customer_id("customer_id", &req.customer_id)?;
+            let not_found = || ApiError::NotFound {
+                field: "customer_id",
+                customer_id: id.to_string(),
+            };
+            let score = src.get(id).ok_or_else(not_found)?;
+            let fields = src
+                .customer_360(id)
+                .map(|r| convert::record(&r))
+                .unwrap_or_default();
+            let (model_version, as_of_date) = meta(&*src);
+            Ok(pb::GetCustomer360Response {
+                request_id,
+                model_version,
+                as_of_date,
+                fields,
+                score: Some(convert::score(score)),
+            })
+        })
+        .await
+    }
+
+    async fn get_model_info(
+        &self,
+        request: Request<pb::GetModelInfoRequest>,
+    ) -> Result<Response<pb::GetModelInfoResponse>, Status> {
+        let req = request.into_inner();
+        let request_id = self.request_id(&req.request_id);
+        self.unary("GetModelInfo", false, move |src| {
+            let request_id = request_id?;
+            let info = src.model_info();
+            let (features, encoded_features) = match src.model() {
+                Some(m) => (
+                    m.encoder()
+                        .columns()
+                        .iter()
+                        .map(|c| {
+                            use crate::training::encode::ColumnKind;
+                            let (kind, levels) = match &c.kind {
+                                ColumnKind::Numeric => ("numeric", Vec::new()),
+                                ColumnKind::Boolean => ("boolean", Vec::new()),
+                                ColumnKind::NumericText => ("numeric_text", Vec::new()),
+                                ColumnKind::Categorical { levels } => {
+                                    ("categorical", levels.clone())
+                                }
+                            };
+                            pb::FeatureSpec {
+                                name: c.name.clone(),
+                                kind: kind.to_string(),
+                                levels,
+                            }
+                        })
+                        .collect(),
+                    m.feature_names().to_vec(),
+                ),
+                None => (Vec::new(), info.features.clone()),
+            };
+            let metrics = info
+                .metrics
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .filter_map(|(k, v)| v.as_f64().map(|x| (k.clone(), x)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(pb::GetModelInfoResponse {
+                request_id,
+                model_version: info.version.clone(),
+                as_of_date: src.as_of().to_string(),
+                algorithm: info.algorithm.clone(),
+                training_as_of: info.training_as_of.iter().map(|d| d.to_string()).collect(),
+                features,
+                encoded_features,
+                metrics,
+                created_at: info.created_at.clone(),
+                customers: src.customers() as u64,
+            })
+        })
+        .await
+    }
+
+    async fn get_segments(
+        &self,
+        request: Request<pb::GetSegmentsRequest>,
+    ) -> Result<Response<pb::GetSegmentsResponse>, Status> {
+        let req = request.into_inner();
+        let request_id = self.request_id(&req.request_id);
+        self.unary("GetSegments", false, move |src| {
+            let request_id = request_id?;
+            let values = src.filter_values();
+            let (model_version, as_of_date) = meta(&*src);
+            Ok(pb::GetSegmentsResponse {
+                request_id,
+                model_version,
+                as_of_date,
+                segments: src.segment_summaries().iter().map(convert::segment).collect(),
+                segment_values: values.segments.clone(),
+                region_values: values.regions.clone(),
+                account_manager_values: values.account_managers.clone(),
+                tier_values: values.tiers.clone(),
+            })
+        })
+        .await
+    }
+}
