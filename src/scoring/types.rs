@@ -163,7 +163,10 @@ pub struct Record {
 impl Record {
     /// The value of the field `name`, if the row has it.
     pub fn get(&self, name: &str) -> Option<&FieldValue> {
-        self.fields.iter().find(|f| f.name == name).map(|f| &f.value)
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| &f.value)
     }
 }
 

@@ -1,0 +1,253 @@
+//! `churn prioritize`: the prioritised list of customers by value at risk (or expected saved
+//! value, or risk), from a scoring snapshot built here or loaded from a file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::ValueEnum;
+use serde::Serialize;
+
+use churn::progress;
+use churn::scoring::{
+    data_fingerprint, money, BuildStep, CustomerScore, Filter, RankBy, Ranked, ScoreReason,
+    ScoringConfig, Snapshot,
+};
+
+/// Output format of the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+/// What the list is ranked by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RankArg {
+    /// churn probability × CLV.
+    ValueAtRisk,
+    /// expected uplift of a retention offer × CLV.
+    ExpectedSavedValue,
+    /// churn probability.
+    Risk,
+}
+
+impl From<RankArg> for RankBy {
+    fn from(r: RankArg) -> RankBy {
+        match r {
+            RankArg::ValueAtRisk => RankBy::ValueAtRisk,
+            RankArg::ExpectedSavedValue => RankBy::ExpectedSavedValue,
+            RankArg::Risk => RankBy::Risk,
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PrioritizeArgs {
+    /// Warehouse export directory: scored with the champion as of its newest date.
+    #[arg(long, required_unless_present = "snapshot")]
+    pub data: Option<PathBuf>,
+    /// The model registry directory.
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// Snapshot file: loaded when it matches --data and the champion (or when --data is not
+    /// given), otherwise built and saved here.
+    #[arg(long)]
+    pub snapshot: Option<PathBuf>,
+    /// Only this account manager's customers.
+    #[arg(long)]
+    pub manager: Option<String>,
+    /// Only this segment.
+    #[arg(long)]
+    pub segment: Option<String>,
+    /// Only this region.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Only this tier.
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// Only customers with at least this churn probability.
+    #[arg(long)]
+    pub min_risk: Option<f64>,
+    /// Rows to print.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// Rows of the ranking to skip first (paging).
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+    /// Ranking. Default: value-at-risk (risk when the snapshot has no CLV).
+    #[arg(long, value_enum)]
+    pub rank_by: Option<RankArg>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+/// One row of the JSON output.
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    rank: usize,
+    #[serde(flatten)]
+    score: &'a CustomerScore,
+    model_version: &'a str,
+    as_of_date: String,
+}
+
+fn reason_short(r: &ScoreReason) -> String {
+    match r.value {
+        Some(v) if v.fract() == 0.0 && v.abs() < 1e12 => format!("{}={}", r.feature, v as i64),
+        Some(v) => format!("{}={v:.2}", r.feature),
+        None => format!("{}=missing", r.feature),
+    }
+}
+
+fn reasons_text(s: &CustomerScore) -> String {
+    s.reasons
+        .iter()
+        .map(reason_short)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn product_text(s: &CustomerScore) -> String {
+    s.next_best_products
+        .first()
+        .map(|p| p.product_name.clone())
+        .unwrap_or_default()
+}
+
+fn csv_field(v: &str) -> String {
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_string()
+    }
+}
+
+fn obtain_snapshot(args: &PrioritizeArgs) -> Result<Snapshot> {
+    let cfg = ScoringConfig::default();
+    if let Some(path) = &args.snapshot {
+        if path.exists() {
+            let meta = Snapshot::read_meta(path)?;
+            let current = match &args.data {
+                None => true,
+                Some(data) => {
+                    let (manifest, _) = churn::scoring::load_champion(&args.models, &cfg.model)?;
+                    meta.key.data_fingerprint.as_deref() == Some(data_fingerprint(data)?.as_str())
+                        && meta.key.model_version == manifest.version
+                }
+            };
+            if current {
+                return Snapshot::load(path)
+                    .with_context(|| format!("loading the snapshot {}", path.display()));
+            }
+            eprintln!(
+                "snapshot {} is stale (other data or champion): rebuilding",
+                path.display()
+            );
+        }
+    }
+    let Some(data) = &args.data else {
+        bail!("give --data DIR (the warehouse to score) or an existing --snapshot FILE");
+    };
+    let bar = progress::bar(1, "champion");
+    let mut on_step = |step: BuildStep, done: usize, total: usize| {
+        bar.set_message(step.label());
+        bar.set_length(total.max(1) as u64);
+        bar.set_position(done as u64);
+    };
+    let snap = Snapshot::build(data, &args.models, &cfg, &mut on_step)?;
+    bar.finish_and_clear();
+    if let Some(path) = &args.snapshot {
+        snap.save(path)?;
+        eprintln!("saved the snapshot to {}", path.display());
+    }
+    Ok(snap)
+}
+
+pub fn run(args: PrioritizeArgs) -> Result<ExitCode> {
+    let snap = obtain_snapshot(&args)?;
+    let filter = Filter {
+        ids: Vec::new(),
+        segment: args.segment.clone(),
+        region: args.region.clone(),
+        manager: args.manager.clone(),
+        tier: args.tier.clone(),
+        min_risk: args.min_risk,
+    };
+    snap.validate_filter(&filter)?;
+    let rank_by = match args.rank_by {
+        Some(r) => r.into(),
+        None if snap.components().clv => RankBy::ValueAtRisk,
+        None => {
+            eprintln!("note: this snapshot has no CLV; ranking by risk");
+            RankBy::Risk
+        }
+    };
+    let page = snap.prioritize(&filter, rank_by, args.offset, args.top)?;
+    let version = snap.model().version.clone();
+    let as_of = snap.as_of().to_string();
+    match args.format {
+        OutputFormat::Json => {
+            let rows: Vec<JsonRow> = page
+                .rows
+                .iter()
+                .map(|r| JsonRow {
+                    rank: r.rank,
+                    score: r.score,
+                    model_version: &version,
+                    as_of_date: as_of.clone(),
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        }
+        OutputFormat::Csv => {
+            println!(
+                "rank,customer_id,churn_probability,risk_band,clv,value_at_risk,reasons,suggested_product,action"
+            );
+            for Ranked { rank, score: s, .. } in &page.rows {
+                println!(
+                    "{rank},{},{:.6},{},{:.2},{:.2},{},{},{}",
+                    csv_field(&s.customer_id),
+                    s.churn_probability,
+                    s.risk_band.as_str(),
+                    s.clv,
+                    s.value_at_risk,
+                    csv_field(&reasons_text(s)),
+                    csv_field(&product_text(s)),
+                    csv_field(&s.action)
+                );
+            }
+        }
+        OutputFormat::Table => {
+            println!(
+                "{} customers match; model {}, features as of {as_of}; ranked by {}",
+                page.total,
+                version,
+                rank_by.as_str()
+            );
+            println!(
+                "{:>5}  {:<12} {:>6} {:<8} {:>11} {:>11}  {:<48} {:<20} action",
+                "rank", "customer", "risk", "band", "CLV", "at risk", "top reasons", "suggested"
+            );
+            for Ranked { rank, score: s, .. } in &page.rows {
+                let mut reasons = reasons_text(s);
+                if reasons.chars().count() > 48 {
+                    reasons = reasons.chars().take(47).collect::<String>() + "…";
+                }
+                println!(
+                    "{rank:>5}  {:<12} {:>6.3} {:<8} {:>11} {:>11}  {:<48} {:<20} {}",
+                    s.customer_id,
+                    s.churn_probability,
+                    s.risk_band.as_str(),
+                    money(s.clv),
+                    money(s.value_at_risk),
+                    reasons,
+                    product_text(s),
+                    s.action
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,163 @@
+//! Settings of a scoring run: risk-band thresholds, how many reasons and suggestions each
+//! customer gets, which model alias to score with.
+
+use serde::{Deserialize, Serialize};
+
+use super::{RiskBand, ScoringError};
+use crate::registry::CHAMPION;
+
+/// Risk-band thresholds on the calibrated 90-day churn probability `p`:
+/// `p < medium` → low, `medium ≤ p < high` → medium, `high ≤ p < critical` → high,
+/// `p ≥ critical` → critical.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct RiskBands {
+    /// Lower bound of the medium band. Defaults to `0.10`.
+    pub medium: f64,
+    /// Lower bound of the high band. Defaults to `0.25`.
+    pub high: f64,
+    /// Lower bound of the critical band. Defaults to `0.50`.
+    pub critical: f64,
+}
+
+impl Default for RiskBands {
+    fn default() -> Self {
+        RiskBands {
+            medium: 0.10,
+            high: 0.25,
+            critical: 0.50,
+        }
+    }
+}
+
+impl RiskBands {
+    /// The band of probability `p` (NaN → low).
+    pub fn band(&self, p: f64) -> RiskBand {
+        if p >= self.critical {
+            RiskBand::Critical
+        } else if p >= self.high {
+            RiskBand::High
+        } else if p >= self.medium {
+            RiskBand::Medium
+        } else {
+            RiskBand::Low
+        }
+    }
+
+    /// Thresholds in (0, 1] and strictly increasing.
+    pub fn check(&self) -> Result<(), ScoringError> {
+        let in_range = |v: f64| v.is_finite() && v > 0.0 && v <= 1.0;
+        for (field, v) in [
+            ("risk_bands.medium", self.medium),
+            ("risk_bands.high", self.high),
+            ("risk_bands.critical", self.critical),
+        ] {
+            if !in_range(v) {
+                return Err(ScoringError::Config {
+                    field,
+                    value: v.to_string(),
+                    expected: "a probability in (0, 1]",
+                });
+            }
+        }
+        if !(self.medium < self.high && self.high < self.critical) {
+            return Err(ScoringError::Config {
+                field: "risk_bands",
+                value: format!("{} / {} / {}", self.medium, self.high, self.critical),
+                expected: "medium < high < critical",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// How a snapshot is built.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ScoringConfig {
+    /// The registry alias or version scored with. Defaults to `champion`.
+    pub model: String,
+    /// Risk-band thresholds.
+    pub risk_bands: RiskBands,
+    /// Reasons kept per customer. Defaults to `3`.
+    pub top_reasons: usize,
+    /// Next-best-product suggestions kept per customer. Defaults to `3`.
+    pub top_products: usize,
+    /// Rows encoded and scored at a time (bounds the memory of the feature matrix). Defaults
+    /// to `131072`.
+    pub batch_rows: usize,
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        ScoringConfig {
+            model: CHAMPION.to_string(),
+            risk_bands: RiskBands::default(),
+            top_reasons: 3,
+            top_products: 3,
+            batch_rows: 1 << 17,
+        }
+    }
+}
+
+impl ScoringConfig {
+    /// Checks every setting before any work.
+    pub fn check(&self) -> Result<(), ScoringError> {
+        self.risk_bands.check()?;
+        if self.batch_rows == 0 {
+            return Err(ScoringError::Config {
+                field: "batch_rows",
+                value: "0".into(),
+                expected: "at least 1",
+            });
+        }
+        if self.model.trim().is_empty() {
+            return Err(ScoringError::Config {
+                field: "model",
+                value: String::new(),
+                expected: "an alias or version",
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands_follow_the_documented_thresholds() {
+        let b = RiskBands::default();
+        assert_eq!(b.band(0.0), RiskBand::Low);
+        assert_eq!(b.band(0.0999), RiskBand::Low);
+        assert_eq!(b.band(0.10), RiskBand::Medium);
+        assert_eq!(b.band(0.2499), RiskBand::Medium);
+        assert_eq!(b.band(0.25), RiskBand::High);
+        assert_eq!(b.band(0.50), RiskBand::Critical);
+        assert_eq!(b.band(1.0), RiskBand::Critical);
+        assert_eq!(b.band(f64::NAN), RiskBand::Low);
+    }
+
+    #[test]
+    fn bad_thresholds_are_refused() {
+        let mut b = RiskBands::default();
+        b.high = 0.05;
+        assert!(matches!(
+            b.check(),
+            Err(ScoringError::Config {
+                field: "risk_bands",
+                ..
+            })
+        ));
+        b = RiskBands {
+            critical: 1.5,
+            ..RiskBands::default()
+        };
+        assert!(matches!(
+            b.check(),
+            Err(ScoringError::Config {
+                field: "risk_bands.critical",
+                ..
+            })
+        ));
+    }
+}
