@@ -374,18 +374,57 @@ fn prioritize_ranks_descending_with_ties_by_id_and_pages() {
         vec![1, 2, 3]
     );
 
-    // Value at risk = risk × CLV when the snapshot has CLV; otherwise the ranking is refused.
-    let by_var = snap.prioritize(&Filter::default(), RankBy::ValueAtRisk, 0, 50);
-    if snap.components().clv {
-        let page = by_var.expect("value at risk");
-        for r in &page.rows {
-            let s = r.score;
-            assert!((s.value_at_risk - s.churn_probability * s.clv).abs() < 1e-9);
-        }
-        assert!(page.rows.windows(2).all(|w| w[0].key >= w[1].key));
-    } else {
-        assert!(matches!(by_var, Err(ScoringError::RankUnavailable { .. })));
+    // Value at risk = risk × CLV, ranked descending.
+    assert!(snap.components().clv);
+    let page = snap
+        .prioritize(&Filter::default(), RankBy::ValueAtRisk, 0, 50)
+        .expect("value at risk");
+    for r in &page.rows {
+        let s = r.score;
+        assert!((s.value_at_risk - s.churn_probability * s.clv).abs() < 1e-9);
+        assert_eq!(r.key, s.value_at_risk);
     }
+    assert!(page.rows.windows(2).all(|w| w[0].key >= w[1].key));
+    // No uplift in this snapshot: ranking by expected saved value is refused, not faked.
+    if !snap.components().uplift {
+        assert!(matches!(
+            snap.prioritize(&Filter::default(), RankBy::ExpectedSavedValue, 0, 5),
+            Err(ScoringError::RankUnavailable { .. })
+        ));
+    }
+}
+
+#[test]
+fn clv_and_suggestions_are_filled() {
+    let snap = &fixture().snapshot;
+    let c = snap.components();
+    assert!(c.clv && c.suggestions, "{c:?}");
+    let scores = snap.scores();
+    assert!(scores.iter().all(|s| s.clv >= 0.0 && s.clv.is_finite()));
+    assert!(scores.iter().filter(|s| s.clv > 0.0).count() > scores.len() / 2);
+    assert!(scores.iter().all(|s| s.next_best_products.len() <= 3));
+    let with = scores
+        .iter()
+        .filter(|s| !s.next_best_products.is_empty())
+        .count();
+    assert!(
+        with > scores.len() / 2,
+        "{with} of {} have a suggestion",
+        scores.len()
+    );
+    // The action names the first suggestion.
+    for s in scores
+        .iter()
+        .filter(|s| !s.next_best_products.is_empty())
+        .take(50)
+    {
+        assert!(
+            s.action.contains(&s.next_best_products[0].product_name),
+            "{}",
+            s.action
+        );
+    }
+    assert!(scores.iter().any(|s| s.value_at_risk > 0.0));
 }
 
 #[test]

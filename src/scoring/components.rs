@@ -1,38 +1,100 @@
-//! The per-customer components a snapshot adds to the risk score: CLV (`crate::value`),
-//! next-best-product suggestions (`crate::recommend`) and expected uplift
-//! (`crate::campaigns`). Each returns `None` when its stage is not available, and the snapshot
+//! The per-customer components a snapshot adds to the risk score: CLV ([`crate::value`]),
+//! next-best-product suggestions ([`crate::recommend`]) and expected uplift (`crate::campaigns`,
+//! not wired yet). Each returns `None` when its stage is not available, and the snapshot
 //! records which ones it holds ([`Components`](super::Components)); nothing is ever faked.
+
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use polars::prelude::DataFrame;
+use rayon::prelude::*;
 
 use super::{ProductSuggestion, ScoringConfig, ScoringError};
+use crate::recommend::Recommender;
+use crate::value::{contractual_clv, margin_inputs};
 use crate::warehouse::Warehouse;
 
-/// CLV per customer (`ids` sorted, `probability[i]` belongs to `ids[i]`).
+/// Position of `id` in the sorted `ids`.
+fn position(ids: &[&str], id: &str) -> Option<usize> {
+    ids.binary_search(&id).ok()
+}
+
+/// Contractual CLV per customer (`ids` sorted, `probability[i]` belongs to `ids[i]`): the
+/// margin inputs read point-in-time from the warehouse, the calibrated risk as the survival
+/// curve. A scored customer the value stage does not know (it should know every active one)
+/// gets CLV 0 and is counted in a warning.
 pub(crate) fn clv(
-    _wh: &Warehouse,
-    _as_of: NaiveDate,
-    _ids: &[&str],
-    _probability: &[f64],
-    _cfg: &ScoringConfig,
+    wh: &Warehouse,
+    as_of: NaiveDate,
+    ids: &[&str],
+    probability: &[f64],
+    cfg: &ScoringConfig,
 ) -> Result<Option<Vec<f64>>, ScoringError> {
-    Ok(None)
+    cfg.clv.check().map_err(|e| ScoringError::Component {
+        component: "CLV",
+        message: e.to_string(),
+    })?;
+    let inputs = margin_inputs(wh, as_of).map_err(|e| ScoringError::Component {
+        component: "CLV",
+        message: e.to_string(),
+    })?;
+    let mut at: Vec<Option<usize>> = vec![None; ids.len()];
+    for (k, m) in inputs.iter().enumerate() {
+        if let Some(i) = position(ids, &m.customer_id) {
+            at[i] = Some(k);
+        }
+    }
+    let missing = at.iter().filter(|a| a.is_none()).count();
+    if missing > 0 {
+        tracing::warn!(missing, "customers without CLV inputs get CLV 0");
+    }
+    let clv_cfg = cfg.clv;
+    let values = at
+        .par_iter()
+        .zip(probability.par_iter())
+        .map(|(k, &p)| k.map_or(0.0, |k| contractual_clv(p, &inputs[k], &clv_cfg).clv))
+        .collect();
+    Ok(Some(values))
 }
 
-/// Top-`cfg.top_products` suggestions per customer.
+/// Top-`cfg.top_products` suggestions per customer: the recommender fitted on the adoptions
+/// visible at `as_of`, retention offers for customers at risk.
 pub(crate) fn suggestions(
-    _wh: &Warehouse,
-    _as_of: NaiveDate,
-    _ids: &[&str],
-    _probability: &[f64],
+    wh: &Warehouse,
+    as_of: NaiveDate,
+    ids: &[&str],
+    probability: &[f64],
     _view: &DataFrame,
-    _cfg: &ScoringConfig,
+    cfg: &ScoringConfig,
 ) -> Result<Option<Vec<Vec<ProductSuggestion>>>, ScoringError> {
-    Ok(None)
+    if cfg.top_products == 0 {
+        return Ok(Some(vec![Vec::new(); ids.len()]));
+    }
+    let err = |e: crate::recommend::RecommendError| ScoringError::Component {
+        component: "next-best-product",
+        message: e.to_string(),
+    };
+    let mut rcfg = cfg.recommend.clone();
+    rcfg.top_k = cfg.top_products;
+    let rec = Recommender::fit(wh, as_of, &rcfg).map_err(err)?;
+    let risk: HashMap<String, f64> = ids
+        .iter()
+        .zip(probability)
+        .map(|(id, p)| (id.to_string(), *p))
+        .collect();
+    let by_id = rec.suggest_all(wh, as_of, Some(&risk)).map_err(err)?;
+    drop(risk);
+    let mut out: Vec<Vec<ProductSuggestion>> = vec![Vec::new(); ids.len()];
+    for (id, list) in by_id {
+        if let Some(i) = position(ids, &id) {
+            out[i] = list;
+        }
+    }
+    Ok(Some(out))
 }
 
-/// Expected churn reduction from a retention offer per customer.
+/// Expected churn reduction from a retention offer per customer: `None` until the campaigns
+/// stage is part of the crate.
 pub(crate) fn uplift(
     _wh: &Warehouse,
     _as_of: NaiveDate,

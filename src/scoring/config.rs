@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{RiskBand, ScoringError};
+use crate::recommend::RecommendConfig;
 use crate::registry::CHAMPION;
+use crate::value::ClvConfig;
 
 /// Risk-band thresholds on the calibrated 90-day churn probability `p`:
 /// `p < medium` → low, `medium ≤ p < high` → medium, `high ≤ p < critical` → high,
@@ -72,6 +74,7 @@ impl RiskBands {
 
 /// How a snapshot is built.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(default)]
 pub struct ScoringConfig {
     /// The registry alias or version scored with. Defaults to `champion`.
     pub model: String,
@@ -84,6 +87,10 @@ pub struct ScoringConfig {
     /// Rows encoded and scored at a time (bounds the memory of the feature matrix). Defaults
     /// to `131072`.
     pub batch_rows: usize,
+    /// Contractual CLV settings (horizon, discount rate).
+    pub clv: ClvConfig,
+    /// Next-best-product settings (`top_k` is replaced by `top_products`).
+    pub recommend: RecommendConfig,
 }
 
 impl Default for ScoringConfig {
@@ -94,6 +101,8 @@ impl Default for ScoringConfig {
             top_reasons: 3,
             top_products: 3,
             batch_rows: 1 << 17,
+            clv: ClvConfig::default(),
+            recommend: RecommendConfig::default(),
         }
     }
 }
