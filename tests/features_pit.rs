@@ -670,18 +670,57 @@ fn stack(a: LazyFrame, b: DataFrame, table: Table) -> DataFrame {
     a
 }
 
+/// dim_customer as a later export would show it after renewals signed after D: every term
+/// contract (one_year / two_year) whose snapshot `contract_end_date` is after D is extended by
+/// `terms` more terms (alternating with `terms + 1` row by row, so a renewal of several terms is
+/// covered too).
+fn renew_contracts_after(customers: &DataFrame, as_of: NaiveDate, terms: u32) -> DataFrame {
+    let kind = customers
+        .column(customer::CONTRACT_TYPE)
+        .expect("contract_type")
+        .str()
+        .expect("str")
+        .clone();
+    let end = customers
+        .column(customer::CONTRACT_END_DATE)
+        .expect("contract_end_date")
+        .date()
+        .expect("date")
+        .clone();
+    let renewed: Vec<Option<NaiveDate>> = kind
+        .iter()
+        .zip(end.as_date_iter())
+        .enumerate()
+        .map(|(row, (k, e))| {
+            let months = match k {
+                Some("one_year") => 12,
+                Some("two_year") => 24,
+                _ => return e,
+            };
+            let n = terms + (row as u32 % 2);
+            match e {
+                Some(e) if e > as_of => e.checked_add_months(chrono::Months::new(months * n)),
+                other => other,
+            }
+        })
+        .collect();
+    let mut out = customers.clone();
+    out.with_column(Column::new(customer::CONTRACT_END_DATE.into(), renewed))
+        .expect("renewed column");
+    canonical(Table::Customer, out)
+}
+
 /// The warehouse with every fact dated after D changed, some deleted, new ones added; every
 /// paid_date / resolved_at / end_date after D moved to another date after D (or null); every
-/// churn_date after D + 90 moved further out; every signup after D moved.
+/// churn_date after D + 90 moved further out; every signup after D moved; every term contract
+/// running past D renewed (a later `contract_end_date`).
 fn mutate_after(wh: &Warehouse, as_of: NaiveDate) -> Warehouse {
     let dd = day_lit(as_of);
     let after = |c: &str| day_of(c).gt(dd.clone());
     let ts_after = |c: &str| ts_day_of(c).gt(dd.clone());
     let horizon = day_lit(as_of + chrono::Duration::days(90));
 
-    let customers = wh
-        .customers
-        .clone()
+    let customers = renew_contracts_after(&wh.customers, as_of, 1)
         .lazy()
         .with_columns([
             change(
@@ -962,6 +1001,105 @@ fn moving_a_churn_date_inside_the_horizon_changes_only_that_label() {
     for id in ["C1", "C2", "C6"] {
         assert_eq!(label(&before, id), label(&after, id), "{id}");
     }
+}
+
+#[test]
+fn a_renewal_signed_after_d_changes_no_feature_at_d() {
+    let wh = tiny_warehouse();
+    let observed = Some(d("2024-12-31"));
+    let before = features::build(&wh, &[as_of()], observed).expect("before");
+    // C1's one-year term ends 2024-08-15 (in the renewal window at D); a later export shows the
+    // renewed end 2025-08-15. C2's two-year term (2025-06-30) renewed twice: 2029-06-30.
+    let renewed = Warehouse {
+        customers: renew_contracts_after(&wh.customers, as_of(), 1),
+        ..wh.clone()
+    };
+    let ends: Vec<_> = renewed
+        .customers
+        .column(customer::CONTRACT_END_DATE)
+        .expect("end")
+        .date()
+        .expect("date")
+        .as_date_iter()
+        .collect();
+    assert_eq!(ends[0], od("2025-08-15"), "C1 renewed one term");
+    assert_eq!(ends[1], od("2029-06-30"), "C2 renewed two terms");
+    assert_eq!(ends[2], od("2024-03-01"), "C3 ended before D: untouched");
+    let after = features::build(&renewed, &[as_of()], observed).expect("after");
+    assert_identical(&before, &after);
+    // Still the term running at D: C1 46 days from its end, in the renewal window.
+    let ml = &after.churn_features;
+    assert_close(f(ml, "C1", DAYS_TO_CONTRACT_END), 46.0, "C1 days to end");
+    assert_close(f(ml, "C1", IN_RENEWAL_WINDOW_60D), 1.0, "C1 renewal window");
+    assert_close(f(ml, "C2", DAYS_TO_CONTRACT_END), 365.0, "C2 days to end");
+    // The view shows the end of the term running at D, not the snapshot.
+    let view = &after.customer_360;
+    let view_end: Vec<_> = view
+        .column(customer::CONTRACT_END_DATE)
+        .expect("end")
+        .date()
+        .expect("date")
+        .as_date_iter()
+        .collect();
+    assert_eq!(view_end[row_of(view, "C1")], od("2024-08-15"));
+    assert_eq!(view_end[row_of(view, "C2")], od("2025-06-30"));
+}
+
+#[test]
+fn the_contract_term_at_d_is_recovered_from_a_later_snapshot() {
+    // C7 signed a one-year contract on 2021-09-01; the export (taken long after D) shows the
+    // term ending 2025-09-01. At D = 2024-06-30 the running term ends 2024-09-01 (63 days);
+    // at D = 2024-07-15 it is 48 days away: inside the 60-day renewal window.
+    let wh = tiny_warehouse();
+    let extra = canonical(
+        Table::Customer,
+        df!(
+            customer::ID => ["C7"],
+            customer::NAME => [Some("Gus")],
+            customer::SEGMENT => ["consumer"],
+            customer::TIER => ["gold"],
+            customer::REGION => ["north"],
+            customer::ACCOUNT_MANAGER_ID => [None::<&str>],
+            customer::SIGNUP_DATE => [d("2021-09-01")],
+            customer::CONTRACT_TYPE => ["one_year"],
+            customer::CONTRACT_END_DATE => [od("2025-09-01")],
+            customer::CHURN_DATE => [None::<NaiveDate>],
+        )
+        .expect("C7"),
+    );
+    let mut customers = wh.customers.clone();
+    customers.vstack_mut(&extra).expect("vstack");
+    let wh = Warehouse { customers, ..wh };
+    let ml = features::churn_prediction_features(&wh, &[as_of(), d("2024-07-15")], None)
+        .expect("features");
+    let at = |date: &str, column: &str| -> Option<f64> {
+        let dates: Vec<_> = ml
+            .column(AS_OF_DATE)
+            .expect("as_of")
+            .date()
+            .expect("date")
+            .as_date_iter()
+            .collect();
+        let row = ids(&ml)
+            .iter()
+            .zip(&dates)
+            .position(|(id, x)| id == "C7" && *x == od(date))
+            .expect("C7 row");
+        ml.column(column)
+            .expect("column")
+            .f64()
+            .expect("f64")
+            .get(row)
+    };
+    assert_close(at("2024-06-30", DAYS_TO_CONTRACT_END), 63.0, "63 days");
+    assert_close(at("2024-06-30", IN_RENEWAL_WINDOW_60D), 0.0, "not yet");
+    assert_close(at("2024-06-30", OUT_OF_CONTRACT), 0.0, "in contract");
+    assert_close(at("2024-07-15", DAYS_TO_CONTRACT_END), 48.0, "48 days");
+    assert_close(
+        at("2024-07-15", IN_RENEWAL_WINDOW_60D),
+        1.0,
+        "in the window",
+    );
 }
 
 /// A generated warehouse (300 customers, 24 months) loaded through the real loader.

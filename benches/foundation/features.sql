@@ -27,10 +27,44 @@ CREATE OR REPLACE MACRO ratio(n, d) AS CASE WHEN d > 0 THEN n / d END;
 
 CREATE OR REPLACE TEMP TABLE frame AS
 WITH
-active AS (
-    SELECT *
+-- contract_end_date is the export's snapshot; at D it is the end of the term running at D
+-- (src/features/contract.rs): step back whole terms (12 / 24 months) from the snapshot end to
+-- the earliest end >= D, on the signup grid when the end lies on it; an end before D, a null
+-- end or a type without a term stays as it is. With M = months from D to the end, the earliest
+-- end >= D is grid point n0 = n_end - M // term or n0 + 1 (on the signup grid, n >= 1: the
+-- first term ends at signup + term).
+customers_m AS (
+    SELECT *,
+        CASE contract_type WHEN 'one_year' THEN 12 WHEN 'two_year' THEN 24 END AS _term,
+        (year(contract_end_date) * 12 + month(contract_end_date))
+            - (year(signup_date) * 12 + month(signup_date)) AS _m_signup,
+        (year(contract_end_date) * 12 + month(contract_end_date))
+            - (year(${D}) * 12 + month(${D})) AS _m_d
     FROM dim_customer
     WHERE signup_date <= ${D} AND (churn_date IS NULL OR churn_date > ${D})
+),
+customers_grid AS (
+    SELECT *,
+        CASE WHEN _grid THEN signup_date ELSE contract_end_date END AS _anchor,
+        CASE WHEN _grid THEN greatest(_m_signup // _term - _m_d // _term, 1)
+             ELSE -(_m_d // _term) END AS _n0
+    FROM (
+        SELECT *,
+            coalesce(_m_signup > 0 AND _m_signup % _term = 0
+                     AND CAST(signup_date + to_months(_m_signup) AS DATE) = contract_end_date,
+                     false) AS _grid
+        FROM customers_m
+    )
+),
+active AS (
+    SELECT * REPLACE (
+        CASE WHEN contract_end_date IS NULL OR _term IS NULL OR contract_end_date < ${D}
+                 THEN contract_end_date
+             WHEN CAST(_anchor + to_months(_n0 * _term) AS DATE) >= ${D}
+                 THEN CAST(_anchor + to_months(_n0 * _term) AS DATE)
+             ELSE CAST(_anchor + to_months((_n0 + 1) * _term) AS DATE)
+        END AS contract_end_date)
+    FROM customers_grid
 ),
 -- customers active at D - 90: the base of the trailing churn rates
 base90 AS (

@@ -6,7 +6,9 @@
 #      peak RSS of each, plus DuckDB on 1 vs 2 threads.
 # Idempotent: the warehouse is generated once into $BENCH_DIR (or an existing identical one is
 # reused); results go to $BENCH_DIR/results/. Environment knobs:
-#   BENCH_DIR (default /tmp/churn-bench)   CUSTOMERS (default 1000000)
+#   BENCH_DIR (default /tmp/churn-bench)   CUSTOMERS (default 1000000)   SEED (default 42)
+#   BENCH_DATA  the warehouse directory (default $BENCH_DIR/warehouse-$CUSTOMERS; e.g. /tmp/w1m):
+#               reused when its generate_summary.json has the same config, else (re)generated
 #   SKIP_GENERATE_TIMING=1  reuse the warehouse without timing `churn generate` again
 #   SKIP_BUILD=1            use the existing target/release/churn
 #   WAIT_FOR_IDLE=<s>, IDLE_LOAD=<x>  wait up to s seconds for the load average to drop below x
@@ -17,7 +19,7 @@ HERE="$REPO/benches/foundation"
 BENCH_DIR="${BENCH_DIR:-/tmp/churn-bench}"
 CUSTOMERS="${CUSTOMERS:-1000000}"
 MONTHS=24
-SEED=1
+SEED="${SEED:-42}"
 START=2023-01-01
 DUCKDB_VERSION=1.4.2
 CHURN="$REPO/target/release/churn"
@@ -82,9 +84,9 @@ want = {"customers": int(sys.argv[2]), "months": int(sys.argv[3]), "seed": int(s
 sys.exit(0 if all(c.get(k) == v for k, v in want.items()) else 1)
 PY
 }
-DATA="$BENCH_DIR/warehouse-$CUSTOMERS"
+DATA="${BENCH_DATA:-$BENCH_DIR/warehouse-$CUSTOMERS}"
 GEN_ARGS=(generate --customers "$CUSTOMERS" --months "$MONTHS" --seed "$SEED" --start "$START" --format parquet)
-if ! config_matches "$DATA" && config_matches "/tmp/churn-bench-$CUSTOMERS"; then
+if [ -z "${BENCH_DATA:-}" ] && ! config_matches "$DATA" && config_matches "/tmp/churn-bench-$CUSTOMERS"; then
   log "reusing the identical warehouse /tmp/churn-bench-$CUSTOMERS"
   DATA="/tmp/churn-bench-$CUSTOMERS"
 fi

@@ -18,6 +18,7 @@ use super::pit::{
     visible, AsOf,
 };
 use super::prepare::{Prepared, CATEGORY_CODE, OPENED_DAY, RESOLUTION_HOURS, RESOLVED_DAY};
+use super::FeatureError;
 use crate::warehouse::schema::{
     assignment, campaign, customer, invoice, product, ticket, usage, TREATMENT_GROUPS,
 };
@@ -151,7 +152,13 @@ fn left_join_on(left: LazyFrame, right: LazyFrame, left_on: &str, right_on: &str
 // ---- per table ---------------------------------------------------------------------------------
 
 /// The customers active at `D`: keys, profile strings and profile features, and the label.
-fn profile(prep: &Prepared, at: AsOf, observed_until: Option<AsOf>) -> LazyFrame {
+/// `contract_end_date` (and every contract feature) is the end of the term running at `D`,
+/// recovered from the export's snapshot by [`Prepared::customers_at`].
+fn profile(
+    prep: &Prepared,
+    at: AsOf,
+    observed_until: Option<AsOf>,
+) -> Result<LazyFrame, FeatureError> {
     let tier = lookup(customer::TIER, &TIER_ORDINALS);
     let term = lookup(customer::CONTRACT_TYPE, &CONTRACT_TERMS);
     let mut segments: Vec<Expr> = SEGMENT_ONE_HOT
@@ -202,7 +209,7 @@ fn profile(prep: &Prepared, at: AsOf, observed_until: Option<AsOf>) -> LazyFrame
         label.alias(CHURNED_90D),
     ];
     exprs.append(&mut segments);
-    prep.customers.clone().filter(active_at(at)).select(exprs)
+    Ok(prep.customers_at(at)?.filter(active_at(at)).select(exprs))
 }
 
 /// Trailing churn rate by `key` (region or segment): of the customers active at `D − 90`, the
@@ -509,8 +516,12 @@ fn campaigns(prep: &Prepared, at: AsOf) -> LazyFrame {
 /// The per-customer frame at `D`: one row per customer active at `D` (dim_customer order) with
 /// `customer_id`, `as_of_date`, the profile strings and dates, every feature of [`FEATURES`]
 /// (Float64) and `churned_90d`.
-pub fn customer_frame(prep: &Prepared, at: AsOf, observed_until: Option<AsOf>) -> LazyFrame {
-    let mut lf = profile(prep, at, observed_until).with_row_index(ROW, None);
+pub fn customer_frame(
+    prep: &Prepared,
+    at: AsOf,
+    observed_until: Option<AsOf>,
+) -> Result<LazyFrame, FeatureError> {
+    let mut lf = profile(prep, at, observed_until)?.with_row_index(ROW, None);
     for facts in [
         invoices(prep, at),
         assignments(prep, at),
@@ -538,7 +549,8 @@ pub fn customer_frame(prep: &Prepared, at: AsOf, observed_until: Option<AsOf>) -
         ratio(col(REVENUE_3M), col(INVOICES_3M)),
         ratio(col(REVENUE_PREV_3M), col(INVOICES_PREV_3M)),
     );
-    lf.with_columns(filled)
+    Ok(lf
+        .with_columns(filled)
         .with_columns([
             ratio(col(OVERAGE_3M), col(REVENUE_3M)).alias(OVERAGE_SHARE_3M),
             bill_change.alias(BILL_CHANGE_RATIO),
@@ -556,7 +568,7 @@ pub fn customer_frame(prep: &Prepared, at: AsOf, observed_until: Option<AsOf>) -
             .fill_null(lit(0.0))
             .alias(BILL_SHOCK)])
         .sort([ROW], SortMultipleOptions::default())
-        .select(output_columns())
+        .select(output_columns()))
 }
 
 /// The columns of the per-customer frame, in order.

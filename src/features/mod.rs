@@ -11,6 +11,7 @@
 
 pub mod catalog;
 pub mod columns;
+pub mod contract;
 mod customer_frame;
 mod exact;
 pub mod pit;
@@ -154,7 +155,7 @@ pub fn build(
     let (mut view, mut seg, mut ml) = (None, None, None);
     for at in dates {
         let frame = collect(
-            customer_frame::customer_frame(&prep, at, observed),
+            customer_frame::customer_frame(&prep, at, observed)?,
             CUSTOMER_360_VIEW,
             at,
         )?;
@@ -200,7 +201,7 @@ pub fn churn_prediction_features(
     let mut ml = None;
     for at in dates {
         let next = collect(
-            customer_frame::customer_frame(&prep, at, observed)
+            customer_frame::customer_frame(&prep, at, observed)?
                 .select(customer_frame::ml_columns()),
             CHURN_PREDICTION_FEATURES,
             at,

@@ -3,6 +3,7 @@
 
 use polars::prelude::{col, lit, Column, DataFrame, DataType, Expr, IntoLazy, LazyFrame, TimeUnit};
 
+use super::pit::AsOf;
 use super::FeatureError;
 use crate::warehouse::schema::{
     assignment, campaign, customer, invoice, product, ticket, usage, Kind, Table,
@@ -24,7 +25,11 @@ const MICROS_PER_HOUR: f64 = 3_600_000_000.0;
 /// The warehouse, ready for any number of as-of dates.
 pub struct Prepared {
     /// dim_customer; `signup_date`, `contract_end_date`, `churn_date` as day numbers.
+    /// `contract_end_date` is the export's snapshot: read it at `D` through
+    /// [`Prepared::customers_at`] only.
     pub customers: LazyFrame,
+    /// `customers`, collected (the term running at each `D` is derived from it in Rust).
+    customers_df: DataFrame,
     /// dim_product: id, category, [`CATEGORY_CODE`], data allowance.
     pub products: LazyFrame,
     /// fact_invoice; `invoice_date`, `due_date`, `paid_date` as day numbers.
@@ -120,7 +125,7 @@ impl Prepared {
     pub fn new(wh: &Warehouse) -> Result<Self, FeatureError> {
         check_inputs(wh)?;
         let t = Table::Customer;
-        let customers = wh.customers.clone().lazy().select([
+        let customers_df = wh.customers.clone().lazy().select([
             typed(t, customer::ID),
             typed(t, customer::NAME),
             typed(t, customer::SEGMENT),
@@ -132,6 +137,14 @@ impl Prepared {
             day(t, customer::CONTRACT_END_DATE),
             day(t, customer::CHURN_DATE),
         ]);
+        let customers_df = customers_df
+            .collect()
+            .map_err(|source| FeatureError::Polars {
+                table: t.file_stem(),
+                as_of: None,
+                source,
+            })?;
+        let customers = customers_df.clone().lazy();
         let t = Table::Product;
         let categories = product_categories(wh)?;
         let codes = DataFrame::new_infer_height(vec![
@@ -215,6 +228,7 @@ impl Prepared {
         ]);
         Ok(Prepared {
             customers,
+            customers_df,
             products,
             invoices,
             assignments,
@@ -223,5 +237,20 @@ impl Prepared {
             usage,
             categories,
         })
+    }
+}
+
+impl Prepared {
+    /// dim_customer as seen at `D`: like [`Prepared::customers`], but `contract_end_date` is the
+    /// end of the contract term running at `D` (see [`super::contract`]), not the export's
+    /// snapshot, which reveals renewals signed after `D`.
+    pub fn customers_at(&self, at: AsOf) -> Result<LazyFrame, FeatureError> {
+        super::contract::with_term_end(&self.customers_df, at)
+            .map(IntoLazy::lazy)
+            .map_err(|source| FeatureError::Polars {
+                table: Table::Customer.file_stem(),
+                as_of: Some(at.date),
+                source,
+            })
     }
 }
