@@ -17,8 +17,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::data::{Catalogue, Customers, IdLookup};
 use super::data::{dates, floats, strs};
+use super::data::{Catalogue, Customers, IdLookup};
 use super::RecommendError;
 use crate::warehouse::schema::{assignment, invoice};
 use crate::warehouse::{Table, Warehouse};

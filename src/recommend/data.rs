@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use polars::prelude::{BooleanChunked, DataFrame, Float64Chunked, Int32Chunked, StringChunked};
+use polars::prelude::{DataFrame, Float64Chunked, Int32Chunked, StringChunked};
 
 use super::RecommendError;
 use crate::warehouse::schema::{customer, product};
@@ -50,16 +50,6 @@ pub(crate) fn floats<'a>(
 ) -> Result<&'a Float64Chunked, RecommendError> {
     df.column(column)
         .and_then(|c| c.f64())
-        .map_err(|e| column_err(table, column, e))
-}
-
-pub(crate) fn bools<'a>(
-    df: &'a DataFrame,
-    table: Table,
-    column: &'static str,
-) -> Result<&'a BooleanChunked, RecommendError> {
-    df.column(column)
-        .and_then(|c| c.bool())
         .map_err(|e| column_err(table, column, e))
 }
 

@@ -101,8 +101,7 @@ pub fn evaluate(
     let overage = adoption::recent_overage(wh, &customers, &[d])?
         .pop()
         .unwrap_or_default();
-    let adopted =
-        adoption::adoptions_in(&asg, &customers, cat.len(), d, d + HORIZON_DAYS);
+    let adopted = adoption::adoptions_in(&asg, &customers, cat.len(), d, d + HORIZON_DAYS);
     let popularity: Vec<Vec<f64>> = (0..customers.segments.len())
         .map(|s| rec.model.segment_adoptions(s as u16))
         .collect();
@@ -140,8 +139,10 @@ pub fn evaluate(
             .iter()
             .map(|&p| (probs[p].0 * cat.products[p].monthly_margin(), p))
             .collect();
-        let by_pop: Vec<(f64, usize)> =
-            candidates.iter().map(|&p| (popularity[seg][p], p)).collect();
+        let by_pop: Vec<(f64, usize)> = candidates
+            .iter()
+            .map(|&p| (popularity[seg][p], p))
+            .collect();
         for (sum, scores) in sums.iter_mut().zip([by_prob, by_gain, by_pop]) {
             let ranked = top_k(&scores, k);
             if ranked.iter().any(|p| relevant.contains(p)) {

@@ -42,9 +42,7 @@ pub enum RecommendError {
         value: String,
         reason: &'static str,
     },
-    #[error(
-        "dim_product changed since the recommender was fitted: product `{product}` {problem}"
-    )]
+    #[error("dim_product changed since the recommender was fitted: product `{product}` {problem}")]
     CatalogueChanged { product: String, problem: String },
     #[error(
         "cannot evaluate as of {as_of}: adoptions up to {needed} are needed, but the export \
@@ -292,7 +290,10 @@ impl Recommender {
             let probs = self.model.predict(&self.catalogue, buf);
             cache.insert(buf.clone(), probs);
         }
-        cache.get(buf.as_slice()).map(|v| v.as_slice()).unwrap_or(&[])
+        cache
+            .get(buf.as_slice())
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
     }
 
     fn suggest_one(
@@ -351,7 +352,11 @@ impl Recommender {
         self.retention_offers
             .iter()
             .filter(|o| may_offer(o.product))
-            .filter(|o| taken.iter().all(|s| s.product_id != cat.products[o.product].id))
+            .filter(|o| {
+                taken
+                    .iter()
+                    .all(|s| s.product_id != cat.products[o.product].id)
+            })
             .map(|o| {
                 // The offer's churn reduction scaled to this customer's risk (relative effect).
                 let relative = if o.control_churn > 0.0 {

@@ -136,8 +136,8 @@ fn monthly_usage(
             customer_months.insert((ci, key));
         }
     }
-    let daily = !customer_months.is_empty()
-        && sample_rows as f64 / customer_months.len() as f64 > 1.5;
+    let daily =
+        !customer_months.is_empty() && sample_rows as f64 / customer_months.len() as f64 > 1.5;
     Ok(sum
         .iter()
         .zip(&rows)

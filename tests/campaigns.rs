@@ -1,0 +1,146 @@
+//! Retention effectiveness on a generated warehouse whose campaign effect is known
+//! (`_truth/campaign_effect`): per-campaign accounting, the pooled uplift recovers the planted
+//! average effect within its 95% interval, and the uplift model's estimate has the right sign.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use churn::campaigns::{self, CampaignConfig};
+use churn::generate::{generate, GenerateConfig};
+use churn::output::FileFormat;
+use churn::warehouse::{self, Warehouse};
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).expect("date")
+}
+
+fn warehouse(dir: &Path, customers: usize, seed: u64) -> Warehouse {
+    let cfg = GenerateConfig {
+        customers,
+        months: 24,
+        seed,
+        start: d(2023, 1, 1),
+        format: FileFormat::Parquet,
+    };
+    generate(&cfg, dir).expect("generate");
+    warehouse::load(dir).expect("load").0
+}
+
+fn strs(df: &DataFrame, c: &str) -> Vec<String> {
+    df.column(c)
+        .expect("col")
+        .str()
+        .expect("str")
+        .iter()
+        .map(|s| s.unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn pooled_uplift_recovers_the_planted_effect() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let wh = warehouse(dir.path(), 6_000, 21);
+    let cfg = CampaignConfig::default();
+    let (report, model) = campaigns::analyse(&wh, &cfg, None).expect("analyse");
+
+    // Accounting: every target row is counted once, in its campaign.
+    let total: usize = report.campaigns.iter().map(|c| c.targeted).sum();
+    assert_eq!(total, wh.campaigns.height());
+    for c in &report.campaigns {
+        assert_eq!(c.targeted, c.treated + c.control);
+        if c.observed {
+            let (lo, hi) = (c.uplift_ci_low.expect("lo"), c.uplift_ci_high.expect("hi"));
+            let u = c.uplift.expect("uplift");
+            assert!(lo <= u && u <= hi, "{c:?}");
+            let saved = c.customers_saved.expect("saved");
+            assert!((saved - u * c.treated as f64).abs() < 1e-9);
+        } else {
+            assert!(c.uplift.is_none());
+        }
+        if let Some(r) = c.response_rate {
+            assert!((0.0..=1.0).contains(&r));
+        }
+    }
+    // The last campaigns' 90 days run past the export: not observed.
+    assert!(report.campaigns.iter().any(|c| !c.observed));
+
+    // Truth: the mean planted effect over observed retention targets.
+    let truth = ParquetReader::new(
+        std::fs::File::open(dir.path().join("_truth/campaign_effect.parquet")).expect("truth"),
+    )
+    .finish()
+    .expect("read truth");
+    let effect: Vec<f64> = truth
+        .column("effect")
+        .expect("effect")
+        .f64()
+        .expect("f64")
+        .iter()
+        .map(|v| v.unwrap_or(0.0))
+        .collect();
+    let key = |c: &[String], k: &[String]| -> Vec<(String, String)> {
+        c.iter().cloned().zip(k.iter().cloned()).collect()
+    };
+    let truth_keys = key(&strs(&truth, "campaign_id"), &strs(&truth, "customer_id"));
+    let observed: HashMap<&str, bool> = report
+        .campaigns
+        .iter()
+        .map(|c| {
+            (
+                c.campaign_id.as_str(),
+                c.observed && c.campaign_type == "retention",
+            )
+        })
+        .collect();
+    let (mut sum, mut n) = (0.0, 0usize);
+    for ((campaign, _), e) in truth_keys.iter().zip(&effect) {
+        if observed.get(campaign.as_str()).copied().unwrap_or(false) {
+            sum += e;
+            n += 1;
+        }
+    }
+    let planted = sum / n as f64;
+    let pooled = report
+        .pooled
+        .iter()
+        .find(|p| p.campaign_id == "all retention")
+        .expect("pooled retention");
+    assert_eq!(pooled.targeted, n);
+    let (u, lo, hi) = (
+        pooled.uplift.expect("u"),
+        pooled.uplift_ci_low.expect("lo"),
+        pooled.uplift_ci_high.expect("hi"),
+    );
+    assert!(planted > 0.0, "planted {planted}");
+    assert!(u > 0.0 && lo > 0.0, "uplift {u} [{lo}, {hi}]");
+    assert!(
+        lo <= planted && planted <= hi,
+        "planted {planted} outside [{lo}, {hi}]"
+    );
+
+    // The uplift model: positive average estimate on held-out rows, and on active customers.
+    let ev = &report.uplift_model;
+    assert!(ev.holdout_rows > 0 && ev.training_rows > ev.holdout_rows);
+    assert!(ev.holdout_mean_predicted_uplift > 0.0, "{ev:?}");
+    assert_eq!(
+        ev.qini_curve.first().map(|p| p.incremental_saved),
+        Some(0.0)
+    );
+    let as_of = d(2024, 12, 31);
+    let expected = campaigns::expected_uplift(&wh, as_of, &model).expect("expected uplift");
+    let active = churn::features::churn_prediction_features(&wh, &[as_of], None)
+        .expect("features")
+        .height();
+    assert_eq!(expected.len(), active);
+    let mean: f64 = expected.values().sum::<f64>() / expected.len() as f64;
+    assert!(mean > 0.0 && mean < 0.5, "{mean}");
+
+    // Deciles cover every row once.
+    let rows: usize = report.deciles.iter().map(|d| d.rows).sum();
+    assert_eq!(rows, ev.rows);
+    assert_eq!(report.deciles.len(), 10);
+    assert!(report.deciles[9].mean_risk > report.deciles[0].mean_risk);
+}
