@@ -223,7 +223,13 @@ mod tests {
     #[test]
     fn months_are_calendar_months_clamped_to_month_end() {
         let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).expect("date");
-        assert_eq!(months_before(d(2024, 3, 31), 3), pit::day_number(d(2023, 12, 31)));
-        assert_eq!(months_before(d(2024, 5, 31), 3), pit::day_number(d(2024, 2, 29)));
+        assert_eq!(
+            months_before(d(2024, 3, 31), 3),
+            pit::day_number(d(2023, 12, 31))
+        );
+        assert_eq!(
+            months_before(d(2024, 5, 31), 3),
+            pit::day_number(d(2024, 2, 29))
+        );
     }
 }

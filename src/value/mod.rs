@@ -24,6 +24,7 @@ pub mod gamma_gamma;
 pub mod margin;
 pub mod optimize;
 pub mod rfm;
+pub mod special;
 
 pub use contractual::{contractual_clv, ClvConfig, ClvForecast};
 pub use margin::{margin_inputs, MarginInput};
@@ -82,14 +83,8 @@ pub enum ValueError {
     },
     /// No data to fit on.
     #[error("cannot fit {model}: {reason}")]
-    NoData {
-        model: &'static str,
-        reason: String,
-    },
+    NoData { model: &'static str, reason: String },
     /// The optimiser did not reach a finite optimum.
     #[error("fitting {model} failed: {reason}")]
-    Fit {
-        model: &'static str,
-        reason: String,
-    },
+    Fit { model: &'static str, reason: String },
 }
