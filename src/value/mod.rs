@@ -22,11 +22,13 @@ pub mod bgnbd;
 pub mod contractual;
 pub mod gamma_gamma;
 pub mod margin;
+pub mod noncontractual;
 pub mod optimize;
 pub mod rfm;
 pub mod special;
 
 pub use contractual::{contractual_clv, ClvConfig, ClvForecast};
+pub use backtest::{backtest, forecast, BacktestReport, ClvTable};
 pub use margin::{margin_inputs, MarginInput};
 
 use chrono::NaiveDate;
@@ -84,6 +86,30 @@ pub enum ValueError {
     /// No data to fit on.
     #[error("cannot fit {model}: {reason}")]
     NoData { model: &'static str, reason: String },
+    /// The features of the churn model could not be built.
+    #[error("churn features as of {as_of}: {source}")]
+    Features {
+        as_of: NaiveDate,
+        #[source]
+        source: crate::features::FeatureError,
+    },
+    /// The churn model could not score the customers.
+    #[error("model {version} could not score the customers as of {as_of}: {source}")]
+    Model {
+        version: String,
+        as_of: NaiveDate,
+        #[source]
+        source: crate::training::models::ModelError,
+    },
+    /// The backtest has no months after the as-of date inside the warehouse.
+    #[error(
+        "backtest as of {as_of}: the warehouse ends on {observed_until}, less than one month \
+         later; pick an earlier --as-of"
+    )]
+    NoFuture {
+        as_of: NaiveDate,
+        observed_until: NaiveDate,
+    },
     /// The optimiser did not reach a finite optimum.
     #[error("fitting {model} failed: {reason}")]
     Fit { model: &'static str, reason: String },
