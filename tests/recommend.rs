@@ -120,11 +120,8 @@ fn suggestions_respect_eligibility_holdings_and_shape() {
             (p.clone().expect("p"), list)
         })
         .collect();
-    let segment_of: HashMap<&String, &String> = ids
-        .iter()
-        .flatten()
-        .zip(segs.iter().flatten())
-        .collect();
+    let segment_of: HashMap<&String, &String> =
+        ids.iter().flatten().zip(segs.iter().flatten()).collect();
     let held = held_at(&wh, as_of);
     let empty = HashSet::new();
     let mut kinds: HashMap<SuggestionKind, usize> = HashMap::new();
@@ -139,7 +136,11 @@ fn suggestions_respect_eligibility_holdings_and_shape() {
             assert!(seen.insert(&s.product_id), "{id}: {} twice", s.product_id);
             assert!(!h.contains(&s.product_id), "{id} holds {}", s.product_id);
             if let Some(list) = &eligible[&s.product_id] {
-                assert!(list.contains(seg), "{id} ({seg}) may not buy {}", s.product_id);
+                assert!(
+                    list.contains(seg),
+                    "{id} ({seg}) may not buy {}",
+                    s.product_id
+                );
             }
             assert!(!s.rationale.is_empty());
             *kinds.entry(s.kind).or_default() += 1;
@@ -196,16 +197,19 @@ fn fit_and_suggestions_ignore_facts_after_the_as_of_date() {
 fn beats_the_popularity_baseline_on_later_adoptions() {
     let dir = tempfile::tempdir().expect("tmp");
     let wh = warehouse(dir.path(), 4_000, 3);
-    let report = evaluate(&wh, d(2024, 9, 30), &RecommendConfig::default()).expect("eval");
+    let report = evaluate(&wh, d(2024, 9, 30), &RecommendConfig::default(), false).expect("eval");
     assert_eq!(report.k, 3);
     assert!(report.customers_evaluated > 50, "{report:?}");
     assert!(report.popularity.hit_rate > 0.0);
     // The baseline already hits two customers in three here, so a 2x ratio is out of reach
     // (a hit rate is at most 1); the model must still clearly beat it on both measures.
-    assert!(report.model.hit_rate > report.popularity.hit_rate + 0.05, "{report:?}");
+    assert!(
+        report.model.hit_rate > report.popularity.hit_rate + 0.05,
+        "{report:?}"
+    );
     assert!(report.model.map > 1.2 * report.popularity.map, "{report:?}");
     // An as-of date whose 90 days are not observed is refused.
-    assert!(evaluate(&wh, d(2024, 12, 1), &RecommendConfig::default()).is_err());
+    assert!(evaluate(&wh, d(2024, 12, 1), &RecommendConfig::default(), false).is_err());
 }
 
 #[test]

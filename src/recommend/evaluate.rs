@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::adoption::{self, has, level0_key, Assignments, HORIZON_DAYS};
 use super::data::{self, day, Catalogue, Customers};
+use super::logistic::LogisticAdoption;
 use super::{RecommendConfig, RecommendError, Recommender};
 use crate::warehouse::Warehouse;
 
@@ -44,10 +45,14 @@ pub struct EvalReport {
     pub model: RankMetrics,
     pub model_by_gain: RankMetrics,
     pub popularity: RankMetrics,
+    /// The alternative: one smartcore logistic regression per product, by probability.
+    pub logistic: Option<RankMetrics>,
     /// model.hit_rate / popularity.hit_rate.
     pub hit_rate_ratio: f64,
     pub fit_seconds: f64,
     pub evaluate_seconds: f64,
+    /// Fit time of the logistic alternative.
+    pub logistic_fit_seconds: Option<f64>,
 }
 
 /// Average precision at k of a ranking against the relevant set.
@@ -73,10 +78,12 @@ fn top_k(scores: &[(f64, usize)], k: usize) -> Vec<usize> {
 }
 
 /// Fits as of `as_of` and scores the three rankings on adoptions in the following 90 days.
+/// `with_logistic` also fits and scores the smartcore alternative (slower).
 pub fn evaluate(
     wh: &Warehouse,
     as_of: NaiveDate,
     cfg: &RecommendConfig,
+    with_logistic: bool,
 ) -> Result<EvalReport, RecommendError> {
     cfg.validate()?;
     let until = as_of + chrono::Duration::days(HORIZON_DAYS as i64);
@@ -97,6 +104,17 @@ pub fn evaluate(
     let eligible = data::eligibility(cat, &customers);
     let asg = Assignments::from_warehouse(wh, cat, &customers)?;
     let d = day(as_of);
+    let t_logistic = Instant::now();
+    let logistic = if with_logistic {
+        let snapshots =
+            super::training_snapshots(wh, cat, &customers, &asg, d, cfg.history_windows)?;
+        Some(LogisticAdoption::fit(
+            cat, &customers, &eligible, &snapshots, cfg.seed, 50_000, 1.0,
+        ))
+    } else {
+        None
+    };
+    let logistic_fit_seconds = with_logistic.then(|| t_logistic.elapsed().as_secs_f64());
     let holdings = adoption::holdings_at(&asg, customers.len(), cat.len(), d);
     let overage = adoption::recent_overage(wh, &customers, &[d])?
         .pop()
@@ -107,7 +125,7 @@ pub fn evaluate(
         .collect();
     let k = cfg.top_k;
     let (mut active, mut evaluated, mut adoptions) = (0usize, 0usize, 0usize);
-    let mut sums = [RankMetrics::default(); 3];
+    let mut sums = [RankMetrics::default(); 4];
     let mut buf = Vec::new();
     let mut cache = std::collections::HashMap::new();
     for c in 0..customers.len() {
@@ -143,7 +161,17 @@ pub fn evaluate(
             .iter()
             .map(|&p| (popularity[seg][p], p))
             .collect();
-        for (sum, scores) in sums.iter_mut().zip([by_prob, by_gain, by_pop]) {
+        let by_logit: Vec<(f64, usize)> = match &logistic {
+            Some(m) => {
+                let probs = m.predict(seg as u16, overage[c], held);
+                candidates.iter().map(|&p| (probs[p], p)).collect()
+            }
+            None => Vec::new(),
+        };
+        for (sum, scores) in sums.iter_mut().zip([by_prob, by_gain, by_pop, by_logit]) {
+            if scores.is_empty() {
+                continue;
+            }
             let ranked = top_k(&scores, k);
             if ranked.iter().any(|p| relevant.contains(p)) {
                 sum.hit_rate += 1.0;
@@ -152,7 +180,7 @@ pub fn evaluate(
         }
     }
     let n = evaluated.max(1) as f64;
-    let [model, model_by_gain, popularity] = sums.map(|s| RankMetrics {
+    let [model, model_by_gain, popularity, logit] = sums.map(|s| RankMetrics {
         hit_rate: s.hit_rate / n,
         map: s.map / n,
     });
@@ -167,6 +195,7 @@ pub fn evaluate(
         model,
         model_by_gain,
         popularity,
+        logistic: logistic.is_some().then_some(logit),
         hit_rate_ratio: if popularity.hit_rate > 0.0 {
             model.hit_rate / popularity.hit_rate
         } else {
@@ -174,6 +203,7 @@ pub fn evaluate(
         },
         fit_seconds,
         evaluate_seconds: t1.elapsed().as_secs_f64(),
+        logistic_fit_seconds,
     })
 }
 

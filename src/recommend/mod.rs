@@ -11,6 +11,7 @@
 pub mod adoption;
 pub mod data;
 pub mod evaluate;
+mod logistic;
 mod rightsize;
 
 use std::collections::HashMap;
@@ -168,6 +169,36 @@ fn training_windows(as_of: i32, windows: usize) -> Vec<(i32, i32)> {
         .collect()
 }
 
+/// A training snapshot: its day, holdings then, recent-overage flags then, and the products
+/// added in the following 90 days.
+pub(crate) type Snapshot = (i32, adoption::Bits, Vec<bool>, adoption::Bits);
+
+/// One snapshot per 90-day window before `as_of` (see [`training_windows`]).
+pub(crate) fn training_snapshots(
+    wh: &Warehouse,
+    cat: &Catalogue,
+    customers: &Customers,
+    asg: &Assignments,
+    as_of: i32,
+    windows: usize,
+) -> Result<Vec<Snapshot>, RecommendError> {
+    let windows = training_windows(as_of, windows);
+    let days: Vec<i32> = windows.iter().map(|w| w.0).collect();
+    let overage = adoption::recent_overage(wh, customers, &days)?;
+    Ok(windows
+        .iter()
+        .zip(overage)
+        .map(|(&(from, to), flags)| {
+            (
+                from,
+                adoption::holdings_at(asg, customers.len(), cat.len(), from),
+                flags,
+                adoption::adoptions_in(asg, customers, cat.len(), from, to),
+            )
+        })
+        .collect())
+}
+
 impl Recommender {
     /// Learns from adoptions visible at `as_of` (`start_date ≤ as_of`): snapshots every 90 days
     /// before `as_of`, each labelled with the products added in the following 90 days.
@@ -182,21 +213,7 @@ impl Recommender {
         let eligible = data::eligibility(&cat, &customers);
         let asg = Assignments::from_warehouse(wh, &cat, &customers)?;
         let d = day(as_of);
-        let windows = training_windows(d, cfg.history_windows);
-        let days: Vec<i32> = windows.iter().map(|w| w.0).collect();
-        let overage = adoption::recent_overage(wh, &customers, &days)?;
-        let snapshots: Vec<_> = windows
-            .iter()
-            .zip(overage)
-            .map(|(&(from, to), flags)| {
-                (
-                    from,
-                    adoption::holdings_at(&asg, customers.len(), cat.len(), from),
-                    flags,
-                    adoption::adoptions_in(&asg, &customers, cat.len(), from, to),
-                )
-            })
-            .collect();
+        let snapshots = training_snapshots(wh, &cat, &customers, &asg, d, cfg.history_windows)?;
         let model = AdoptionModel::fit(&cat, &customers, &eligible, &snapshots, cfg.smoothing);
         let retention_offers = retention_offers(wh, &cat, &customers, d, cfg)?;
         Ok(Recommender {
