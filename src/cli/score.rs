@@ -139,7 +139,7 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode> {
             .unwrap_or_default()
     );
     for r in &s.reasons {
-        let v = r.value.map_or("missing".to_string(), |v| format!("{v}"));
+        let v = r.value.map_or("missing".to_string(), |v| format!("{v:.2}"));
         println!("  reason: {} = {v} (+{:.3})", r.feature, r.contribution);
     }
     for p in &s.next_best_products {
@@ -161,5 +161,90 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode> {
             format!(", request {}", answer.request_id)
         }
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `churn prioritize --addr ADDR …`: the same list from a running server (PrioritizedList,
+/// paged), printed as table, CSV or JSON like the local command.
+pub fn prioritize_remote(args: &super::prioritize::PrioritizeArgs) -> Result<ExitCode> {
+    use super::prioritize::{OutputFormat, RankArg};
+    let Some(addr) = &args.addr else {
+        anyhow::bail!("prioritize_remote needs --addr");
+    };
+    let o = options(addr, None, None, None, 60_000);
+    let filter = pb::Filter {
+        segments: args.segment.iter().cloned().collect(),
+        regions: args.region.iter().cloned().collect(),
+        account_manager_ids: args.manager.iter().cloned().collect(),
+        tiers: args.tier.iter().cloned().collect(),
+        min_churn_probability: args.min_risk,
+    };
+    let rank_by = match args.rank_by {
+        None | Some(RankArg::ValueAtRisk) => pb::RankBy::ValueAtRisk,
+        Some(RankArg::ExpectedSavedValue) => pb::RankBy::ExpectedSavedValue,
+        Some(RankArg::Risk) => pb::RankBy::ChurnProbability,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let (rows, last) = runtime.block_on(async {
+        let mut c = client::connect(&o).await?;
+        client::prioritized_rows(&mut c, Some(filter), rank_by, args.offset, args.top, "")
+            .await
+            .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))
+    })?;
+    match args.format {
+        OutputFormat::Json => {
+            let out: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|(rank, s)| {
+                    let mut v = serde_json::to_value(s).unwrap_or_default();
+                    if let Some(m) = v.as_object_mut() {
+                        m.insert("rank".into(), (*rank).into());
+                        m.insert("model_version".into(), last.model_version.clone().into());
+                        m.insert("as_of_date".into(), last.as_of_date.clone().into());
+                    }
+                    v
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        OutputFormat::Csv => {
+            println!("rank,customer_id,churn_probability,risk_band,clv,value_at_risk,action");
+            for (rank, s) in &rows {
+                println!(
+                    "{rank},{},{:.6},{},{:.2},{:.2},\"{}\"",
+                    s.customer_id,
+                    s.churn_probability,
+                    s.risk_band.as_str(),
+                    s.clv,
+                    s.value_at_risk,
+                    s.action.replace('"', "\"\"")
+                );
+            }
+        }
+        OutputFormat::Table => {
+            println!(
+                "{} customers match; model {}, features as of {} (from {addr})",
+                last.total_size, last.model_version, last.as_of_date
+            );
+            println!(
+                "{:>5}  {:<12} {:>6} {:<8} {:>11} {:>11}  action",
+                "rank", "customer", "risk", "band", "CLV", "at risk"
+            );
+            for (rank, s) in &rows {
+                println!(
+                    "{rank:>5}  {:<12} {:>6.3} {:<8} {:>11} {:>11}  {}",
+                    s.customer_id,
+                    s.churn_probability,
+                    s.risk_band.as_str(),
+                    churn::scoring::money(s.clv),
+                    churn::scoring::money(s.value_at_risk),
+                    s.action
+                );
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

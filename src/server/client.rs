@@ -98,13 +98,10 @@ pub async fn connect(o: &ClientOptions) -> Result<Client, ClientError> {
             message: e.to_string(),
         })?;
     }
-    let channel = endpoint
-        .connect()
-        .await
-        .map_err(|e| ClientError::Connect {
-            addr: uri,
-            message: format!("{e}{}", source_chain(&e)),
-        })?;
+    let channel = endpoint.connect().await.map_err(|e| ClientError::Connect {
+        addr: uri,
+        message: format!("{e}{}", source_chain(&e)),
+    })?;
     let token = match &o.token {
         Some(t) => Some(
             format!("Bearer {t}")
@@ -113,8 +110,10 @@ pub async fn connect(o: &ClientOptions) -> Result<Client, ClientError> {
         ),
         None => None,
     };
-    Ok(ChurnServiceClient::with_interceptor(channel, BearerToken(token))
-        .max_decoding_message_size(64 * 1024 * 1024))
+    Ok(
+        ChurnServiceClient::with_interceptor(channel, BearerToken(token))
+            .max_decoding_message_size(64 * 1024 * 1024),
+    )
 }
 
 fn source_chain(e: &dyn std::error::Error) -> String {
@@ -152,6 +151,44 @@ pub async fn prioritized_list(
         .prioritized_list(request)
         .await
         .map(tonic::Response::into_inner)
+}
+
+/// Rows `offset .. offset + limit` of a prioritised list (pages of at most 10,000), as the
+/// scoring stage's scores with their 1-based ranks; plus the last page (total, version, date).
+pub async fn prioritized_rows(
+    client: &mut Client,
+    filter: Option<pb::Filter>,
+    rank_by: pb::RankBy,
+    offset: usize,
+    limit: usize,
+    request_id: &str,
+) -> Result<(Vec<(u64, crate::scoring::CustomerScore)>, pb::PrioritizedListResponse), Status> {
+    let mut out = Vec::new();
+    let mut token = crate::server::convert::page_token(offset);
+    loop {
+        let want = (limit - out.len()).clamp(1, 10_000) as u32;
+        let page = prioritized_list(
+            client,
+            pb::PrioritizedListRequest {
+                request_id: request_id.to_string(),
+                filter: filter.clone(),
+                rank_by: rank_by as i32,
+                page_size: want,
+                page_token: token,
+            },
+        )
+        .await?;
+        out.extend(page.customers.iter().filter_map(|c| {
+            c.score
+                .as_ref()
+                .map(|s| (c.rank, crate::server::convert::score_from_pb(s)))
+        }));
+        token = page.next_page_token.clone();
+        if token.is_empty() || out.len() >= limit {
+            out.truncate(limit);
+            return Ok((out, page));
+        }
+    }
 }
 
 /// The first `limit` customers of a prioritised list, across pages.

@@ -74,6 +74,57 @@ pub fn score(s: &CustomerScore) -> pb::CustomerScore {
     }
 }
 
+/// A wire score back as the scoring stage's type (clients: `churn prioritize --addr`).
+/// Unknown enum values become the lowest band / adoption.
+pub fn score_from_pb(s: &pb::CustomerScore) -> CustomerScore {
+    let band = match pb::RiskBand::try_from(s.risk_band) {
+        Ok(pb::RiskBand::Medium) => RiskBand::Medium,
+        Ok(pb::RiskBand::High) => RiskBand::High,
+        Ok(pb::RiskBand::Critical) => RiskBand::Critical,
+        _ => RiskBand::Low,
+    };
+    CustomerScore {
+        customer_id: s.customer_id.clone(),
+        segment: s.segment.clone(),
+        region: s.region.clone(),
+        account_manager_id: s.account_manager_id.clone(),
+        tier: s.tier.clone(),
+        churn_probability: s.churn_probability,
+        risk_band: band,
+        reasons: s
+            .reasons
+            .iter()
+            .map(|r| ScoreReason {
+                feature: r.feature.clone(),
+                value: r.value,
+                contribution: r.contribution,
+            })
+            .collect(),
+        clv: s.clv,
+        value_at_risk: s.value_at_risk,
+        expected_uplift: s.expected_uplift,
+        next_best_products: s
+            .next_best_products
+            .iter()
+            .map(|p| ProductSuggestion {
+                product_id: p.product_id.clone(),
+                product_name: p.product_name.clone(),
+                category: p.category.clone(),
+                kind: match pb::SuggestionKind::try_from(p.kind) {
+                    Ok(pb::SuggestionKind::RightSize) => SuggestionKind::RightSize,
+                    Ok(pb::SuggestionKind::Retention) => SuggestionKind::Retention,
+                    _ => SuggestionKind::Adoption,
+                },
+                expected_gain: p.expected_gain,
+                adoption_probability: p.adoption_probability,
+                monthly_saving: p.monthly_saving,
+                rationale: p.rationale.clone(),
+            })
+            .collect(),
+        action: s.action.clone(),
+    }
+}
+
 /// A customer-360 row as wire fields (dates as YYYY-MM-DD).
 pub fn record(r: &Record) -> Vec<pb::Field> {
     use pb::field::Value;

@@ -127,7 +127,10 @@ impl Running {
     }
 
     /// Stops the server when `signal` resolves, then waits for it to drain.
-    pub async fn run_until(mut self, signal: impl std::future::Future<Output = ()>) -> Result<(), ServeError> {
+    pub async fn run_until(
+        mut self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> Result<(), ServeError> {
         let tx = self.shutdown.take();
         let join = &mut self.join;
         tokio::select! {

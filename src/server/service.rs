@@ -113,7 +113,12 @@ impl ChurnApi {
     }
 
     /// Runs `f` against the current snapshot, counts the call and its latency.
-    async fn unary<T, F>(&self, rpc: &'static str, blocking: bool, f: F) -> Result<Response<T>, Status>
+    async fn unary<T, F>(
+        &self,
+        rpc: &'static str,
+        blocking: bool,
+        f: F,
+    ) -> Result<Response<T>, Status>
     where
         T: Send + 'static,
         F: FnOnce(Arc<dyn ScoreSource>) -> Result<T, ApiError> + Send + 'static,
@@ -452,7 +457,11 @@ impl ChurnService for ChurnApi {
                 request_id,
                 model_version,
                 as_of_date,
-                segments: src.segment_summaries().iter().map(convert::segment).collect(),
+                segments: src
+                    .segment_summaries()
+                    .iter()
+                    .map(convert::segment)
+                    .collect(),
                 segment_values: values.segments.clone(),
                 region_values: values.regions.clone(),
                 account_manager_values: values.account_managers.clone(),

@@ -59,9 +59,9 @@ impl RankBy {
     pub fn key(self, s: &CustomerScore) -> f64 {
         let k = match self {
             RankBy::ValueAtRisk => s.value_at_risk,
-            RankBy::ExpectedSavedValue => s
-                .expected_uplift
-                .map_or(f64::NEG_INFINITY, |u| u * s.clv),
+            RankBy::ExpectedSavedValue => {
+                s.expected_uplift.map_or(f64::NEG_INFINITY, |u| u * s.clv)
+            }
             RankBy::ChurnProbability => s.churn_probability,
         };
         if k.is_nan() {
