@@ -124,3 +124,313 @@ fn gamma_gamma_reproduces_lifetimes_on_the_cdnow_sample() {
         assert!(sig4(got, expected), "customer {id}: {got} vs {expected}");
     }
 }
+
+// ------------------------------------------------------------------------ contractual CLV
+
+use std::process::{Command, Output};
+
+use chrono::NaiveDate;
+use churn::generate::{generate, GenerateConfig};
+use churn::output::FileFormat;
+use churn::value::contractual::{monthly_survival, DAYS_PER_MONTH};
+use churn::value::{contractual_clv, margin_inputs, ClvConfig, MarginInput};
+use churn::warehouse;
+use polars::prelude::{col, lit, DataType, IntoLazy};
+
+fn margin(m: f64, trend: f64) -> MarginInput {
+    MarginInput {
+        customer_id: "c1".into(),
+        monthly_margin: m,
+        monthly_trend: trend,
+        ..MarginInput::default()
+    }
+}
+
+/// The churn probability whose monthly survival is `s`.
+fn p_for_survival(s: f64) -> f64 {
+    1.0 - s.powf(90.0 / DAYS_PER_MONTH)
+}
+
+#[test]
+fn clv_discounting_and_survival_by_hand() {
+    let two_months = |d: f64| ClvConfig {
+        horizon_months: 2,
+        monthly_discount_rate: d,
+        ..ClvConfig::default()
+    };
+    // No risk, 1%/month: 100/1.01 + 100/1.01² = 99.00990 + 98.02960 = 197.03951.
+    let f = contractual_clv(0.0, &margin(100.0, 0.0), &two_months(0.01));
+    assert!((f.clv - 197.039_506).abs() < 1e-5, "{}", f.clv);
+    // Monthly survival 0.9, no discount: 100·0.9 + 100·0.81 = 171.
+    let p = p_for_survival(0.9);
+    assert!((monthly_survival(p, 90.0) - 0.9).abs() < 1e-12);
+    let f = contractual_clv(p, &margin(100.0, 0.0), &two_months(0.0));
+    assert!((f.clv - 171.0).abs() < 1e-9, "{}", f.clv);
+    assert!((f.expected_months - 1.71).abs() < 1e-12);
+    // Survival 0.9 and 10%/month: 90/1.1 + 81/1.21 = 81.81818 + 66.94215 = 148.76033.
+    let f = contractual_clv(p, &margin(100.0, 0.0), &two_months(0.10));
+    assert!((f.clv - 148.760_331).abs() < 1e-5, "{}", f.clv);
+    // A 1%/month trend (allowed: limit 2%): 100·1.01 + 100·1.0201 = 203.01 with no risk/discount.
+    let f = contractual_clv(0.0, &margin(100.0, 0.01), &two_months(0.0));
+    assert!((f.clv - 203.01).abs() < 1e-9, "{}", f.clv);
+    // Default 24 months, no risk, no discount: 24 × margin.
+    let cfg = ClvConfig {
+        monthly_discount_rate: 0.0,
+        ..ClvConfig::default()
+    };
+    assert!((contractual_clv(0.0, &margin(35.0, 0.0), &cfg).clv - 840.0).abs() < 1e-9);
+    // Discounting lowers value, and more so over a longer horizon.
+    let cfg = ClvConfig::default();
+    assert!(contractual_clv(0.0, &margin(35.0, 0.0), &cfg).clv < 840.0);
+}
+
+#[test]
+fn clv_is_monotone_in_risk_and_margin_and_zero_for_zero_margin() {
+    let cfg = ClvConfig::default();
+    let risks: Vec<f64> = (0..=20).map(|i| f64::from(i) / 20.0).collect();
+    for m in [0.0, 5.0, 42.5, 300.0] {
+        let values: Vec<f64> = risks
+            .iter()
+            .map(|&p| contractual_clv(p, &margin(m, 0.0), &cfg).clv)
+            .collect();
+        for w in values.windows(2) {
+            assert!(w[1] <= w[0], "CLV rose with risk at margin {m}: {values:?}");
+        }
+        if m == 0.0 {
+            assert!(values.iter().all(|v| *v == 0.0), "{values:?}");
+        } else {
+            assert!(values[0] > values[10] && values[10] > values[20]);
+            assert_eq!(values[20], 0.0, "certain churn is worth nothing");
+        }
+    }
+    for p in [0.0, 0.05, 0.3, 0.9] {
+        let a = contractual_clv(p, &margin(10.0, 0.0), &cfg).clv;
+        let b = contractual_clv(p, &margin(20.0, 0.0), &cfg).clv;
+        assert!(b > a, "CLV did not rise with margin at risk {p}");
+        assert!((b - 2.0 * a).abs() < 1e-9, "CLV is linear in margin");
+    }
+}
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).expect("valid date")
+}
+
+fn churn_bin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_churn"))
+        .args(args)
+        .env("CI", "true")
+        .output()
+        .expect("run churn")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf8 path")
+}
+
+/// 1,500 customers over 24 months from 2023-01-01 (facts up to 2024-12-31).
+fn generate_warehouse(dir: &Path) {
+    let cfg = GenerateConfig {
+        customers: 1_500,
+        months: 24,
+        seed: 11,
+        start: d(2023, 1, 1),
+        format: FileFormat::Parquet,
+    };
+    generate(&cfg, dir).expect("generate");
+}
+
+#[test]
+fn margin_inputs_are_point_in_time() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("wh");
+    generate_warehouse(&data);
+    let (wh, _) = warehouse::load(&data).expect("load");
+    let at = d(2024, 3, 31);
+    let inputs = margin_inputs(&wh, at).expect("inputs");
+    assert!(inputs.len() > 500, "{} active customers", inputs.len());
+    assert!(inputs.iter().all(|m| m.monthly_margin >= 0.0));
+    assert!(inputs.iter().filter(|m| m.monthly_margin > 0.0).count() > inputs.len() / 2);
+    assert!(inputs.iter().any(|m| m.monthly_trend != 0.0));
+
+    // Drop every invoice and service dated after D, and forget later churns and service ends:
+    // the inputs at D must not change.
+    let day = churn::features::pit::day_number(at);
+    let before = |name: &str| col(name).cast(DataType::Int32).lt_eq(lit(day));
+    let mut cut = wh.clone();
+    cut.invoices = wh
+        .invoices
+        .clone()
+        .lazy()
+        .filter(before("invoice_date"))
+        .collect()
+        .expect("cut invoices");
+    cut.assignments = wh
+        .assignments
+        .clone()
+        .lazy()
+        .filter(before("start_date"))
+        .with_column(
+            polars::prelude::when(before("end_date"))
+                .then(col("end_date"))
+                .otherwise(lit(polars::prelude::NULL).cast(DataType::Date))
+                .alias("end_date"),
+        )
+        .collect()
+        .expect("cut assignments");
+    cut.customers = wh
+        .customers
+        .clone()
+        .lazy()
+        .with_column(
+            polars::prelude::when(before("churn_date"))
+                .then(col("churn_date"))
+                .otherwise(lit(polars::prelude::NULL).cast(DataType::Date))
+                .alias("churn_date"),
+        )
+        .collect()
+        .expect("cut customers");
+    assert!(cut.invoices.height() < wh.invoices.height());
+    assert_eq!(margin_inputs(&cut, at).expect("inputs on the cut warehouse"), inputs);
+}
+
+#[test]
+fn clv_needs_a_champion_and_says_so() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = churn_bin(&[
+        "clv",
+        "--data",
+        s(tmp.path()),
+        "--models",
+        s(&tmp.path().join("no_models")),
+    ]);
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert!(err.contains("no champion") && err.contains("churn train"), "{err}");
+}
+
+#[test]
+fn clv_forecast_and_backtest_on_a_generated_warehouse() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("wh");
+    let models = tmp.path().join("models");
+    generate_warehouse(&data);
+    let o = churn_bin(&[
+        "train",
+        "--data",
+        s(&data),
+        "--models",
+        s(&models),
+        "--algorithms",
+        "logistic",
+        "--out",
+        s(&tmp.path().join("report")),
+    ]);
+    assert!(o.status.success(), "train: {}", text(&o.stderr));
+
+    // Forecast as of the export's last date.
+    let out = tmp.path().join("clv");
+    let o = churn_bin(&["clv", "--data", s(&data), "--models", s(&models), "--out", s(&out)]);
+    assert!(o.status.success(), "clv: {}", text(&o.stderr));
+    let frame = polars::prelude::ParquetReader::new(
+        std::fs::File::open(out.join("clv.parquet")).expect("clv.parquet"),
+    );
+    use polars::prelude::SerReader;
+    let frame = frame.finish().expect("read clv.parquet");
+    for c in ["customer_id", "churn_probability", "monthly_margin", "clv", "value_at_risk"] {
+        assert!(frame.column(c).is_ok(), "no column {c}");
+    }
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("run_summary.json")).expect("summary"),
+    )
+    .expect("json");
+    assert_eq!(summary["as_of"], "2024-12-31");
+    assert_eq!(summary["customers"].as_u64(), Some(frame.height() as u64));
+    let clv = frame.column("clv").expect("clv").f64().expect("f64").clone();
+    assert!(clv.iter().all(|v| v.is_some_and(|v| v >= 0.0)));
+
+    // Backtest as of 12 months earlier: 12 whole months of actual margin follow.
+    let report = tmp.path().join("backtest.json");
+    let o = churn_bin(&[
+        "clv",
+        "backtest",
+        "--data",
+        s(&data),
+        "--models",
+        s(&models),
+        "--as-of",
+        "2023-12-31",
+        "--out",
+        s(&report),
+    ]);
+    assert!(o.status.success(), "backtest: {}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert!(stdout.contains("decile"), "{stdout}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
+    assert_eq!(r["horizon_months_used"], 12);
+    let corr = r["correlation"].as_f64().expect("correlation");
+    assert!(corr > 0.5, "forecast vs actual correlation {corr}");
+    let deciles = r["deciles"].as_array().expect("deciles");
+    assert_eq!(deciles.len(), 10);
+    let actual = |i: usize| deciles[i]["mean_actual"].as_f64().expect("number");
+    assert!(actual(9) > actual(0) * 2.0, "top decile {} vs bottom {}", actual(9), actual(0));
+}
+
+#[test]
+fn clv_on_transactions_writes_parameters_and_holdout() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // The CDNOW-style log of 3 customers: a buys on 3 days (two purchases on 1997-01-10 are
+    // one), b once, c twice; the holdout starts 1997-03-01.
+    let csv = tmp.path().join("tx.csv");
+    std::fs::write(
+        &csv,
+        "cust,day,spend\n\
+         a,19970101,10\na,19970110,5\na,19970110,15\na,19970201,40\na,19970305,12\n\
+         b,19970115,8\n\
+         c,19970105,20\nc,19970120,30\nc,19970320,25\nc,19970325,5\n",
+    )
+    .expect("write csv");
+    let out = tmp.path().join("out");
+    let o = churn_bin(&[
+        "clv",
+        "--transactions",
+        s(&csv),
+        "--customer-col",
+        "cust",
+        "--date-col",
+        "day",
+        "--amount-col",
+        "spend",
+        "--holdout-from",
+        "1997-03-01",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "clv --transactions: {}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert!(stdout.contains("BG/NBD") && stdout.contains("holdout"), "{stdout}");
+    let run: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("run_summary.json")).expect("summary"),
+    )
+    .expect("json");
+    assert_eq!(run["rows"], 10);
+    assert_eq!(run["customers"], 3);
+    assert_eq!(run["observation_end"], "1997-02-28");
+    // Actual holdout purchases: a 1 (03-05), b 0, c 2.
+    assert_eq!(run["holdout"]["actual_total"].as_f64(), Some(3.0));
+    let params: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("clv_params.json")).expect("params"),
+    )
+    .expect("json");
+    assert!(params["bgnbd"]["r"].as_f64().is_some_and(|r| r > 0.0));
+    // A bad date names the row and the value.
+    std::fs::write(&csv, "cust,day,spend\na,19970101,1\nb,yesterday,2\n").expect("write");
+    let o = churn_bin(&["clv", "--transactions", s(&csv), "--customer-col", "cust", "--date-col", "day"]);
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert!(err.contains("row 2") && err.contains("yesterday"), "{err}");
+}
