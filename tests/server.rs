@@ -46,7 +46,14 @@ fn info(version: &str) -> ModelInfo {
 }
 
 /// One score: value_at_risk = p × clv, so the ranking can be checked by eye.
-fn score(id: &str, segment: &str, region: &str, manager: Option<&str>, p: f64, clv: f64) -> CustomerScore {
+fn score(
+    id: &str,
+    segment: &str,
+    region: &str,
+    manager: Option<&str>,
+    p: f64,
+    clv: f64,
+) -> CustomerScore {
     CustomerScore {
         customer_id: id.into(),
         segment: segment.into(),
@@ -101,7 +108,9 @@ fn tiny_model() -> ChurnModel {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let n = 400;
     let calls: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..10.0)).collect();
-    let plan: Vec<&str> = (0..n).map(|i| if i % 3 == 0 { "basic" } else { "pro" }).collect();
+    let plan: Vec<&str> = (0..n)
+        .map(|i| if i % 3 == 0 { "basic" } else { "pro" })
+        .collect();
     let autopay: Vec<bool> = (0..n).map(|i| i % 2 == 0).collect();
     let y: Vec<f64> = calls
         .iter()
@@ -118,7 +127,16 @@ fn tiny_model() -> ChurnModel {
     .expect("frame");
     let enc = TableEncoder::fit(&df, &[]).expect("encoder");
     let x = enc.transform(&df).expect("matrix");
-    ChurnModel::fit(Algorithm::Logistic, &TrainParams::default(), enc, &x, &y, &x, &y).expect("fit")
+    ChurnModel::fit(
+        Algorithm::Logistic,
+        &TrainParams::default(),
+        enc,
+        &x,
+        &y,
+        &x,
+        &y,
+    )
+    .expect("fit")
 }
 
 fn memory_source(version: &str) -> MemorySource {
@@ -239,7 +257,9 @@ fn code_of<T: std::fmt::Debug>(r: Result<T, tonic::Status>) -> (Code, String) {
 
 async fn http_get(addr: SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect metrics");
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect metrics");
     s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
         .await
         .expect("write");
@@ -254,21 +274,45 @@ async fn every_rpc_answers_from_the_snapshot_and_refuses_bad_requests_by_name() 
     let mut c = connect(running.addr).await;
 
     // ScoreCustomer: the stored score, the snapshot's version and date, the request id echoed.
-    let r = client::score_customer(&mut c, "C3", "req-42").await.expect("score");
-    assert_eq!((r.request_id.as_str(), r.model_version.as_str(), r.as_of_date.as_str()), ("req-42", "v1", "2024-12-31"));
+    let r = client::score_customer(&mut c, "C3", "req-42")
+        .await
+        .expect("score");
+    assert_eq!(
+        (
+            r.request_id.as_str(),
+            r.model_version.as_str(),
+            r.as_of_date.as_str()
+        ),
+        ("req-42", "v1", "2024-12-31")
+    );
     let s = r.score.expect("score");
-    assert_eq!((s.customer_id.as_str(), s.churn_probability, s.value_at_risk), ("C3", 0.5, 25.0));
+    assert_eq!(
+        (s.customer_id.as_str(), s.churn_probability, s.value_at_risk),
+        ("C3", 0.5, 25.0)
+    );
     assert_eq!(s.risk_band, pb::RiskBand::Critical as i32);
     assert_eq!(s.reasons[0].feature, "support_tickets_90d");
     assert_eq!(s.next_best_products[0].monthly_saving, Some(9.0));
-    assert_eq!(s.next_best_products[0].kind, pb::SuggestionKind::RightSize as i32);
+    assert_eq!(
+        s.next_best_products[0].kind,
+        pb::SuggestionKind::RightSize as i32
+    );
     let (code, msg) = code_of(client::score_customer(&mut c, "C99", "").await);
     assert_eq!(code, Code::NotFound);
     assert!(msg.contains("C99"), "{msg}");
     let (code, msg) = code_of(client::score_customer(&mut c, " ", "").await);
-    assert_eq!((code, msg.as_str()), (Code::InvalidArgument, "`customer_id`: must not be empty"));
+    assert_eq!(
+        (code, msg.as_str()),
+        (Code::InvalidArgument, "`customer_id`: must not be empty")
+    );
     let (code, msg) = code_of(client::score_customer(&mut c, "C1", &"x".repeat(200)).await);
-    assert_eq!((code, msg.as_str()), (Code::InvalidArgument, "`request_id`: at most 128 characters"));
+    assert_eq!(
+        (code, msg.as_str()),
+        (
+            Code::InvalidArgument,
+            "`request_id`: at most 128 characters"
+        )
+    );
 
     // ScoreCustomers: ids in the order given; a filter in snapshot order; batches of 2.
     let mut stream = c
@@ -284,11 +328,17 @@ async fn every_rpc_answers_from_the_snapshot_and_refuses_bad_requests_by_name() 
     let mut got = Vec::new();
     let mut batches = 0;
     while let Some(m) = stream.message().await.expect("message") {
-        assert_eq!((m.request_id.as_str(), m.model_version.as_str()), ("batch", "v1"));
+        assert_eq!(
+            (m.request_id.as_str(), m.model_version.as_str()),
+            ("batch", "v1")
+        );
         batches += 1;
         got.extend(m.scores.into_iter().map(|s| s.customer_id));
     }
-    assert_eq!((got, batches), (vec!["C5".to_string(), "C1".into(), "C2".into()], 2));
+    assert_eq!(
+        (got, batches),
+        (vec!["C5".to_string(), "C1".into(), "C2".into()], 2)
+    );
     let mut stream = c
         .score_customers(pb::ScoreCustomersRequest {
             filter: Some(pb::Filter {
@@ -311,13 +361,25 @@ async fn every_rpc_answers_from_the_snapshot_and_refuses_bad_requests_by_name() 
         ..Default::default()
     };
     let (code, msg) = code_of(c.score_customers(too_many).await);
-    assert_eq!((code, msg.as_str()), (Code::ResourceExhausted, "`customer_ids`: 4 values, at most 3 per request"));
+    assert_eq!(
+        (code, msg.as_str()),
+        (
+            Code::ResourceExhausted,
+            "`customer_ids`: 4 values, at most 3 per request"
+        )
+    );
     let unknown = pb::ScoreCustomersRequest {
         customer_ids: vec!["C1".into(), "X1".into(), "X2".into()],
         ..Default::default()
     };
     let (code, msg) = code_of(c.score_customers(unknown).await);
-    assert_eq!((code, msg.as_str()), (Code::NotFound, "2 unknown customer id(s) in `customer_ids`; the first is `X1`"));
+    assert_eq!(
+        (code, msg.as_str()),
+        (
+            Code::NotFound,
+            "2 unknown customer id(s) in `customer_ids`; the first is `X1`"
+        )
+    );
     let bad_filter = pb::ScoreCustomersRequest {
         filter: Some(pb::Filter {
             regions: vec!["west".into()],
@@ -327,7 +389,10 @@ async fn every_rpc_answers_from_the_snapshot_and_refuses_bad_requests_by_name() 
     };
     let (code, msg) = code_of(c.score_customers(bad_filter).await);
     assert_eq!(code, Code::InvalidArgument);
-    assert!(msg.starts_with("`filter.regions`: unknown value `west`; known: north, south"), "{msg}");
+    assert!(
+        msg.starts_with("`filter.regions`: unknown value `west`; known: north, south"),
+        "{msg}"
+    );
 
     // PrioritizedList: value at risk C2 200, C4 100, C1 90, C3 25, C5 3; pages of 2.
     let mut ids = Vec::new();
@@ -345,7 +410,15 @@ async fn every_rpc_answers_from_the_snapshot_and_refuses_bad_requests_by_name() 
         .await
         .expect("page");
         assert_eq!(page.total_size, 5);
-        ids.extend(page.customers.iter().map(|p| (p.rank, p.score.as_ref().map(|s| s.customer_id.clone()).unwrap_or_default())));
+        ids.extend(page.customers.iter().map(|p| {
+            (
+                p.rank,
+                p.score
+                    .as_ref()
+                    .map(|s| s.customer_id.clone())
+                    .unwrap_or_default(),
+            )
+        }));
         pages += 1;
         token = page.next_page_token;
         if token.is_empty() {
@@ -372,11 +445,25 @@ async fn every_rpc_answers_from_the_snapshot_and_refuses_bad_requests_by_name() 
     )
     .await
     .expect("by risk");
-    let top: Vec<String> = by_risk.customers.iter().filter_map(|p| p.score.as_ref().map(|s| s.customer_id.clone())).collect();
+    let top: Vec<String> = by_risk
+        .customers
+        .iter()
+        .filter_map(|p| p.score.as_ref().map(|s| s.customer_id.clone()))
+        .collect();
     assert_eq!(top, vec!["C1", "C3"]);
-    for (size, want) in [(0, "`page_size`: 0 is outside 1..=2 (the largest page)"), (3, "`page_size`: 3 is outside 1..=2 (the largest page)")] {
+    for (size, want) in [
+        (0, "`page_size`: 0 is outside 1..=2 (the largest page)"),
+        (3, "`page_size`: 3 is outside 1..=2 (the largest page)"),
+    ] {
         let (code, msg) = code_of(
-            client::prioritized_list(&mut c, pb::PrioritizedListRequest { page_size: size, ..Default::default() }).await,
+            client::prioritized_list(
+                &mut c,
+                pb::PrioritizedListRequest {
+                    page_size: size,
+                    ..Default::default()
+                },
+            )
+            .await,
         );
         assert_eq!((code, msg.as_str()), (Code::InvalidArgument, want));
     }
@@ -404,9 +491,20 @@ async fn every_rpc_answers_from_the_snapshot_and_refuses_bad_requests_by_name() 
         .expect("360")
         .into_inner();
     let names: Vec<&str> = r.fields.iter().map(|f| f.name.as_str()).collect();
-    assert_eq!(names, vec!["customer_id", "tenure_months", "signup_date", "customer_name"]);
+    assert_eq!(
+        names,
+        vec![
+            "customer_id",
+            "tenure_months",
+            "signup_date",
+            "customer_name"
+        ]
+    );
     assert_eq!(r.fields[1].value, Some(pb::field::Value::Integer(27)));
-    assert_eq!(r.fields[2].value, Some(pb::field::Value::Date("2022-01-05".into())));
+    assert_eq!(
+        r.fields[2].value,
+        Some(pb::field::Value::Date("2022-01-05".into()))
+    );
     assert_eq!(r.fields[3].value, None);
     assert_eq!(r.score.map(|s| s.clv), Some(100.0));
     let (code, _) = code_of(
@@ -419,30 +517,76 @@ async fn every_rpc_answers_from_the_snapshot_and_refuses_bad_requests_by_name() 
     assert_eq!(code, Code::NotFound);
 
     // GetModelInfo: manifest facts, numeric metrics only, the model's input columns.
-    let m = c.get_model_info(pb::GetModelInfoRequest { request_id: "m".into() }).await.expect("info").into_inner();
-    assert_eq!((m.model_version.as_str(), m.algorithm.as_str(), m.customers), ("v1", "logistic", 5));
+    let m = c
+        .get_model_info(pb::GetModelInfoRequest {
+            request_id: "m".into(),
+        })
+        .await
+        .expect("info")
+        .into_inner();
+    assert_eq!(
+        (m.model_version.as_str(), m.algorithm.as_str(), m.customers),
+        ("v1", "logistic", 5)
+    );
     assert_eq!(m.training_as_of, vec!["2024-03-31"]);
     assert_eq!(m.metrics.get("test_auc"), Some(&0.81));
     assert!(!m.metrics.contains_key("note"));
-    let kinds: Vec<(&str, &str)> = m.features.iter().map(|f| (f.name.as_str(), f.kind.as_str())).collect();
-    assert_eq!(kinds, vec![("calls", "numeric"), ("plan", "categorical"), ("autopay", "boolean")]);
+    let kinds: Vec<(&str, &str)> = m
+        .features
+        .iter()
+        .map(|f| (f.name.as_str(), f.kind.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("calls", "numeric"),
+            ("plan", "categorical"),
+            ("autopay", "boolean")
+        ]
+    );
 
     // GetSegments: consumer = C1, C3, C5: mean p (0.9+0.5+0.3)/3, high risk C1+C3+C5 = 3.
-    let g = c.get_segments(pb::GetSegmentsRequest::default()).await.expect("segments").into_inner();
+    let g = c
+        .get_segments(pb::GetSegmentsRequest::default())
+        .await
+        .expect("segments")
+        .into_inner();
     assert_eq!(g.segment_values, vec!["consumer", "enterprise"]);
     assert_eq!(g.region_values, vec!["north", "south"]);
     assert_eq!(g.account_manager_values, vec!["AM1", "AM2"]);
     let consumer = &g.segments[0];
-    assert_eq!((consumer.segment.as_str(), consumer.customers, consumer.high_risk_customers), ("consumer", 3, 3));
+    assert_eq!(
+        (
+            consumer.segment.as_str(),
+            consumer.customers,
+            consumer.high_risk_customers
+        ),
+        ("consumer", 3, 3)
+    );
     assert!((consumer.mean_churn_probability - 1.7 / 3.0).abs() < 1e-12);
     assert!((consumer.total_value_at_risk - 118.0).abs() < 1e-9);
 
     // ScoreFeatures: more calls, higher risk; reasons name model features; bad input named.
     let feats = |calls: f64| -> HashMap<String, pb::FeatureValue> {
         HashMap::from([
-            ("calls".to_string(), pb::FeatureValue { value: Some(FV::Number(calls)) }),
-            ("plan".to_string(), pb::FeatureValue { value: Some(FV::Text("pro".into())) }),
-            ("autopay".to_string(), pb::FeatureValue { value: Some(FV::Flag(true)) }),
+            (
+                "calls".to_string(),
+                pb::FeatureValue {
+                    value: Some(FV::Number(calls)),
+                },
+            ),
+            (
+                "plan".to_string(),
+                pb::FeatureValue {
+                    value: Some(FV::Text("pro".into())),
+                },
+            ),
+            (
+                "autopay".to_string(),
+                pb::FeatureValue {
+                    value: Some(FV::Flag(true)),
+                },
+            ),
         ])
     };
     let what_if = |f: HashMap<String, pb::FeatureValue>| pb::ScoreFeaturesRequest {
@@ -450,14 +594,38 @@ async fn every_rpc_answers_from_the_snapshot_and_refuses_bad_requests_by_name() 
         features: f,
         top_reasons: 2,
     };
-    let low = c.score_features(what_if(feats(1.0))).await.expect("what-if").into_inner();
-    let high = c.score_features(what_if(feats(9.0))).await.expect("what-if").into_inner();
-    assert!(high.churn_probability > low.churn_probability + 0.2, "{} vs {}", high.churn_probability, low.churn_probability);
-    assert_eq!((high.request_id.as_str(), high.model_version.as_str()), ("w", "v1"));
-    assert_eq!(high.reasons.first().map(|r| r.feature.as_str()), Some("calls"));
+    let low = c
+        .score_features(what_if(feats(1.0)))
+        .await
+        .expect("what-if")
+        .into_inner();
+    let high = c
+        .score_features(what_if(feats(9.0)))
+        .await
+        .expect("what-if")
+        .into_inner();
+    assert!(
+        high.churn_probability > low.churn_probability + 0.2,
+        "{} vs {}",
+        high.churn_probability,
+        low.churn_probability
+    );
+    assert_eq!(
+        (high.request_id.as_str(), high.model_version.as_str()),
+        ("w", "v1")
+    );
+    assert_eq!(
+        high.reasons.first().map(|r| r.feature.as_str()),
+        Some("calls")
+    );
     assert_eq!(high.reasons[0].value, Some(9.0));
     let mut unknown = feats(1.0);
-    unknown.insert("zodiac".into(), pb::FeatureValue { value: Some(FV::Number(1.0)) });
+    unknown.insert(
+        "zodiac".into(),
+        pb::FeatureValue {
+            value: Some(FV::Number(1.0)),
+        },
+    );
     let (code, msg) = code_of(c.score_features(what_if(unknown)).await);
     assert_eq!(code, Code::InvalidArgument);
     assert!(msg.contains("unknown feature(s): zodiac"), "{msg}");
@@ -468,22 +636,40 @@ async fn every_rpc_answers_from_the_snapshot_and_refuses_bad_requests_by_name() 
     assert!(msg.contains("missing feature(s): plan"), "{msg}");
     let (code, msg) = code_of(c.score_features(what_if(feats(f64::NAN))).await);
     assert_eq!(code, Code::InvalidArgument);
-    assert!(msg.starts_with("`features[calls]`: NaN is not a finite number"), "{msg}");
+    assert!(
+        msg.starts_with("`features[calls]`: NaN is not a finite number"),
+        "{msg}"
+    );
     let (code, msg) = code_of(c.score_features(what_if(feats(f64::INFINITY))).await);
     assert_eq!(code, Code::InvalidArgument);
     assert!(msg.starts_with("`features[calls]`: inf"), "{msg}");
     let mut null_plan = feats(5.0);
     null_plan.insert("plan".into(), pb::FeatureValue { value: None });
-    let ok = c.score_features(what_if(null_plan)).await.expect("a null is a missing value");
+    let ok = c
+        .score_features(what_if(null_plan))
+        .await
+        .expect("a null is a missing value");
     assert!((0.0..=1.0).contains(&ok.into_inner().churn_probability));
 
     // Metrics: counted per RPC and code; never a customer id.
     let text = http_get(running.metrics_addr.expect("metrics addr"), "/metrics").await;
-    assert!(text.contains(r#"churn_grpc_requests_total{rpc="ScoreCustomer",code="OK"} 1"#), "{text}");
-    assert!(text.contains(r#"churn_grpc_requests_total{rpc="ScoreCustomer",code="NOT_FOUND"} 1"#), "{text}");
-    assert!(text.contains(r#"churn_snapshot_info{model_version="v1",as_of="2024-12-31"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"churn_grpc_requests_total{rpc="ScoreCustomer",code="OK"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"churn_grpc_requests_total{rpc="ScoreCustomer",code="NOT_FOUND"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"churn_snapshot_info{model_version="v1",as_of="2024-12-31"} 1"#),
+        "{text}"
+    );
     assert!(text.contains("churn_snapshot_customers 5"), "{text}");
-    assert!(!text.contains("C99") && !text.contains("C3"), "a customer id leaked into metrics");
+    assert!(
+        !text.contains("C99") && !text.contains("C3"),
+        "a customer id leaked into metrics"
+    );
     running.shutdown().await.expect("shutdown");
 }
 
@@ -507,16 +693,25 @@ async fn health_and_reflection_list_the_service_and_no_champion_is_a_failed_prec
         .await
         .expect("channel");
     let mut health = HealthClient::new(channel.clone());
-    let status = |service: &str| HealthCheckRequest { service: service.to_string() };
+    let status = |service: &str| HealthCheckRequest {
+        service: service.to_string(),
+    };
     let live = health.check(status("")).await.expect("live").into_inner();
     assert_eq!(live.status, ServingStatus::Serving as i32);
-    let churn = health.check(status(server::SERVICE_NAME)).await.expect("churn").into_inner();
+    let churn = health
+        .check(status(server::SERVICE_NAME))
+        .await
+        .expect("churn")
+        .into_inner();
     assert_eq!(churn.status, ServingStatus::NotServing as i32);
 
     let mut c = connect(running.addr).await;
     let (code, msg) = code_of(client::score_customer(&mut c, "C1", "").await);
     assert_eq!(code, Code::FailedPrecondition);
-    assert!(msg.contains("no champion model in /nowhere/models: run `churn train"), "{msg}");
+    assert!(
+        msg.contains("no champion model in /nowhere/models: run `churn train"),
+        "{msg}"
+    );
 
     let mut refl = ServerReflectionClient::new(channel);
     let req = ServerReflectionRequest {
@@ -528,14 +723,24 @@ async fn health_and_reflection_list_the_service_and_no_champion_is_a_failed_prec
         .await
         .expect("reflection")
         .into_inner();
-    let answer = answers.message().await.expect("answer").expect("one answer");
+    let answer = answers
+        .message()
+        .await
+        .expect("answer")
+        .expect("one answer");
     let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
         panic!("a service list");
     };
     let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
     names.sort();
-    assert!(names.contains(&"churn.v1.ChurnService".to_string()), "{names:?}");
-    assert!(names.contains(&"grpc.health.v1.Health".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"churn.v1.ChurnService".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"grpc.health.v1.Health".to_string()),
+        "{names:?}"
+    );
     running.shutdown().await.expect("shutdown");
 }
 
@@ -560,7 +765,10 @@ async fn bearer_tokens_guard_the_service_but_not_health() {
     .await
     .expect("connect");
     let (code, msg) = code_of(client::score_customer(&mut wrong, "C1", "").await);
-    assert_eq!((code, msg.as_str()), (Code::Unauthenticated, "unknown bearer token"));
+    assert_eq!(
+        (code, msg.as_str()),
+        (Code::Unauthenticated, "unknown bearer token")
+    );
     let mut right = client::connect(&ClientOptions {
         addr: running.addr.to_string(),
         token: Some(token.into()),
@@ -568,7 +776,9 @@ async fn bearer_tokens_guard_the_service_but_not_health() {
     })
     .await
     .expect("connect");
-    let ok = client::score_customer(&mut right, "C1", "").await.expect("authorised");
+    let ok = client::score_customer(&mut right, "C1", "")
+        .await
+        .expect("authorised");
     assert_eq!(ok.score.map(|s| s.customer_id), Some("C1".into()));
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", running.addr))
         .expect("uri")
@@ -576,7 +786,9 @@ async fn bearer_tokens_guard_the_service_but_not_health() {
         .await
         .expect("channel");
     HealthClient::new(channel)
-        .check(HealthCheckRequest { service: String::new() })
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
         .await
         .expect("health needs no token");
     let text = http_get(running.metrics_addr.expect("metrics"), "/metrics").await;
@@ -608,7 +820,9 @@ async fn tls_handshake_with_a_generated_certificate() {
     })
     .await
     .expect("TLS connect");
-    let r = client::score_customer(&mut c, "C2", "tls").await.expect("score over TLS");
+    let r = client::score_customer(&mut c, "C2", "tls")
+        .await
+        .expect("score over TLS");
     assert_eq!(r.score.map(|s| s.clv), Some(1000.0));
     // A plaintext client cannot talk to the TLS port.
     let mut plain = connect(running.addr).await;
@@ -617,7 +831,8 @@ async fn tls_handshake_with_a_generated_certificate() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hot_reload_under_concurrent_calls_never_fails_a_call_and_a_bad_reload_keeps_the_old_snapshot() {
+async fn hot_reload_under_concurrent_calls_never_fails_a_call_and_a_bad_reload_keeps_the_old_snapshot(
+) {
     let loader = Arc::new(TestLoader::new(None));
     let cfg = ServeConfig {
         reload_interval: Some(Duration::from_millis(40)),
@@ -631,7 +846,8 @@ async fn hot_reload_under_concurrent_calls_never_fails_a_call_and_a_bad_reload_k
         let stop = stop.clone();
         workers.push(tokio::spawn(async move {
             let mut c = connect(addr).await;
-            let (mut ok, mut failed, mut versions) = (0usize, 0usize, std::collections::BTreeSet::new());
+            let (mut ok, mut failed, mut versions) =
+                (0usize, 0usize, std::collections::BTreeSet::new());
             while !stop.load(Ordering::SeqCst) {
                 let id = ["C1", "C2", "C3", "C4", "C5"][w % 5];
                 match client::score_customer(&mut c, id, "").await {
@@ -667,7 +883,9 @@ async fn hot_reload_under_concurrent_calls_never_fails_a_call_and_a_bad_reload_k
     let versions: Vec<String> = versions.into_iter().collect();
     assert_eq!(versions, vec!["v1", "v2", "v3", "v4"]);
     let mut c = connect(addr).await;
-    let r = client::score_customer(&mut c, "C1", "").await.expect("still serving");
+    let r = client::score_customer(&mut c, "C1", "")
+        .await
+        .expect("still serving");
     assert_eq!(r.model_version, "v4");
     assert_eq!(running.state.metrics.reloads(), 4);
     assert_eq!(running.state.metrics.failed_reloads(), 1);
@@ -706,7 +924,11 @@ async fn graceful_shutdown_drains_an_in_flight_stream_then_refuses_new_calls() {
     assert_eq!(first.scores.len(), 100);
     let stopping = tokio::spawn(running.shutdown());
     let mut n = first.scores.len();
-    while let Some(m) = stream.message().await.expect("the stream is drained, not cut") {
+    while let Some(m) = stream
+        .message()
+        .await
+        .expect("the stream is drained, not cut")
+    {
         n += m.scores.len();
     }
     assert_eq!(n, 20_000);
@@ -761,7 +983,11 @@ async fn serves_a_generated_warehouse_with_a_trained_champion() {
     assert!(running.is_ready(), "the snapshot loaded");
     assert!(snapshot_file.exists(), "the built snapshot was saved");
     let mut c = connect(running.addr).await;
-    let info = c.get_model_info(pb::GetModelInfoRequest::default()).await.expect("info").into_inner();
+    let info = c
+        .get_model_info(pb::GetModelInfoRequest::default())
+        .await
+        .expect("info")
+        .into_inner();
     assert_eq!(info.algorithm, "logistic");
     assert!(info.customers > 300, "{} customers", info.customers);
     let top = client::prioritized_list(
@@ -777,8 +1003,13 @@ async fn serves_a_generated_warehouse_with_a_trained_champion() {
     let first = top.customers[0].score.clone().expect("score");
     let second = top.customers[1].score.clone().expect("score");
     assert!(first.churn_probability >= second.churn_probability);
-    let again = client::score_customer(&mut c, &first.customer_id, "").await.expect("score");
-    assert_eq!(again.score.map(|s| s.churn_probability), Some(first.churn_probability));
+    let again = client::score_customer(&mut c, &first.customer_id, "")
+        .await
+        .expect("score");
+    assert_eq!(
+        again.score.map(|s| s.churn_probability),
+        Some(first.churn_probability)
+    );
     assert_eq!(again.model_version, info.model_version);
     // What-if with the customer's own 360 numbers is answered by the champion.
     let features: HashMap<String, pb::FeatureValue> = info

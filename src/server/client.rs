@@ -162,7 +162,13 @@ pub async fn prioritized_rows(
     offset: usize,
     limit: usize,
     request_id: &str,
-) -> Result<(Vec<(u64, crate::scoring::CustomerScore)>, pb::PrioritizedListResponse), Status> {
+) -> Result<
+    (
+        Vec<(u64, crate::scoring::CustomerScore)>,
+        pb::PrioritizedListResponse,
+    ),
+    Status,
+> {
     let mut out = Vec::new();
     let mut token = crate::server::convert::page_token(offset);
     loop {

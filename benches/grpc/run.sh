@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# gRPC service benchmark (issue 5), measured side by side with a bare tonic echo server in one
+# run. Results: BENCHMARKS.md, section "gRPC service vs a bare tonic echo server (issue 5)".
+#
+#   benches/grpc/run.sh [WAREHOUSE] [MODELS]
+#
+# WAREHOUSE: a warehouse export (default /tmp/w1m, 1M customers; never deleted here).
+# MODELS: a registry with a champion AND a second version (for the reload test); default: a
+# fresh registry trained here on a 20k-customer warehouse of the same generator (the model only
+# has to score the 1M customers, not be trained on them).
+# Steps: (1) cold start (build + save the snapshot); (2) warm start from the saved snapshot:
+# seconds to SERVING and peak RSS; (3) ScoreCustomer at 64 concurrent calls, echo / churn /
+# echo / churn, 10 s each; (4) ScoreCustomers streaming every customer; (5) 64-way load while
+# the champion is switched (the server rebuilds and swaps): failures must be 0.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+ROOT="$PWD"
+W="${1:-/tmp/w1m}"
+WORK="${BENCH_DIR:-/tmp/grpcbench}"
+mkdir -p "$WORK"
+MODELS="${2:-$WORK/models}"
+ADDR=127.0.0.1:50061
+ECHO=127.0.0.1:50062
+METRICS=127.0.0.1:9465
+SECONDS_PER_RUN="${SECONDS_PER_RUN:-10}"
+
+cargo build --release --bin churn --example grpc_load --example echo_server
+BIN="$ROOT/target/release/churn"
+LOAD="$ROOT/target/release/examples/grpc_load"
+ECHO_BIN="$ROOT/target/release/examples/echo_server"
+
+if [ ! -d "$MODELS" ]; then
+  "$BIN" generate --out "$WORK/w20k" --customers 20000 --seed 7
+  "$BIN" train --data "$WORK/w20k" --models "$MODELS" --algorithms gbdt,logistic
+fi
+SNAP="$WORK/snapshot.bin"
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+
+start_server() {  # $1 = log file; echoes the pid
+  "$BIN" serve --data "$W" --models "$MODELS" --snapshot "$SNAP" --addr "$ADDR" \
+    --metrics-addr "$METRICS" --reload-interval 2 --log-format json >"$1" 2>&1 &
+  echo $!
+}
+
+echo "== (1) cold start: build the snapshot of $W and save it"
+rm -f "$SNAP"
+t0=$(date +%s.%N); PID=$(start_server "$WORK/serve-cold.log"); PIDS+=("$PID")
+"$LOAD" wait --addr "$ADDR" --timeout 1800 >/dev/null
+COLD=$(echo "$(date +%s.%N) - $t0" | bc); COLD_RSS=$(peak_rss_mb "$PID")
+kill -TERM "$PID"; wait "$PID" || true
+echo "cold: ${COLD}s to SERVING, peak RSS ${COLD_RSS} MB"
+
+echo "== (2) warm start from the saved snapshot"
+t0=$(date +%s.%N); PID=$(start_server "$WORK/serve.log"); PIDS+=("$PID")
+"$LOAD" wait --addr "$ADDR" --timeout 600 >/dev/null
+WARM=$(echo "$(date +%s.%N) - $t0" | bc)
+sleep 1; WARM_RSS=$(peak_rss_mb "$PID")
+echo "warm: ${WARM}s to SERVING, peak RSS ${WARM_RSS} MB"
+
+"$LOAD" sample --addr "$ADDR" --ids "$WORK/ids.txt" --response "$WORK/response.bin" --n 200000
+"$ECHO_BIN" "$ECHO" "$WORK/response.bin" >"$WORK/echo.log" 2>&1 & PIDS+=($!)
+sleep 1
+
+echo "== (3) ScoreCustomer, 64 concurrent calls over 4 connections, ${SECONDS_PER_RUN}s each"
+: >"$WORK/unary.jsonl"
+for round in 1 2; do
+  for target in echo churn; do
+    a=$ADDR; [ "$target" = echo ] && a=$ECHO
+    r=$("$LOAD" unary --addr "$a" --ids "$WORK/ids.txt" --concurrency 64 --connections 4 --seconds "$SECONDS_PER_RUN")
+    echo "{\"target\":\"$target\",\"round\":$round,\"result\":$r}" | tee -a "$WORK/unary.jsonl"
+  done
+done
+
+echo "== (4) ScoreCustomers: stream every customer"
+"$LOAD" stream --addr "$ADDR" --batch 5000 | tee "$WORK/stream.json"
+"$LOAD" stream --addr "$ADDR" --batch 5000 | tee -a "$WORK/stream.json"
+
+echo "== (5) hot reload under 64-way load: switch the champion, the server rebuilds and swaps"
+CURRENT=$("$BIN" models list --models "$MODELS" --json | python3 -c 'import json,sys; r=json.load(sys.stdin); print([m["manifest"]["version"] for m in r if "champion" in m["aliases"]][0])')
+OTHER=$("$BIN" models list --models "$MODELS" --json | python3 -c 'import json,sys; r=json.load(sys.stdin); print([m["manifest"]["version"] for m in r if "champion" not in m["aliases"]][-1])')
+RELOAD_SECONDS="${RELOAD_SECONDS:-150}"
+("$LOAD" unary --addr "$ADDR" --ids "$WORK/ids.txt" --concurrency 64 --connections 4 --seconds "$RELOAD_SECONDS" --warmup 1 >"$WORK/reload.json") &
+LOADPID=$!
+sleep 5
+"$BIN" models promote "$OTHER" --models "$MODELS" --reason "grpc bench: reload under load"
+wait "$LOADPID"
+cat "$WORK/reload.json"
+"$BIN" models promote "$CURRENT" --models "$MODELS" --reason "grpc bench: restore"
+curl -s "http://$METRICS/metrics" | grep -E '^churn_snapshot_(reloads|failed_reloads)_total|^churn_snapshot_info' | tee "$WORK/reload-metrics.txt"
+grep '"Snapshot loaded"' "$WORK/serve.log" | tail -2 || true
+
+kill -TERM "$PID"; wait "$PID" || true
+echo "summary: cold ${COLD}s (${COLD_RSS} MB), warm ${WARM}s (${WARM_RSS} MB); results in $WORK"
