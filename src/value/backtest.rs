@@ -64,16 +64,31 @@ impl ClvTable {
             vec![
                 Column::new(
                     c::CUSTOMER_ID.into(),
-                    self.inputs.iter().map(|m| m.customer_id.as_str()).collect::<Vec<_>>(),
+                    self.inputs
+                        .iter()
+                        .map(|m| m.customer_id.as_str())
+                        .collect::<Vec<_>>(),
                 ),
                 Column::new(c::AS_OF_DATE.into(), vec![day; n])
                     .cast(&DataType::Date)
                     .map_err(|source| self.polars_err(source))?,
                 f(c::CHURN_PROBABILITY, self.churn_probability.clone()),
-                f(c::MONTHLY_MARGIN, self.inputs.iter().map(|m| m.monthly_margin).collect()),
-                f(c::MONTHLY_TREND, self.forecasts.iter().map(|x| x.trend_used).collect()),
-                f(c::EXPECTED_MONTHS, self.forecasts.iter().map(|x| x.expected_months).collect()),
-                f(c::SURVIVAL_12M, self.forecasts.iter().map(|x| x.survival_12m).collect()),
+                f(
+                    c::MONTHLY_MARGIN,
+                    self.inputs.iter().map(|m| m.monthly_margin).collect(),
+                ),
+                f(
+                    c::MONTHLY_TREND,
+                    self.forecasts.iter().map(|x| x.trend_used).collect(),
+                ),
+                f(
+                    c::EXPECTED_MONTHS,
+                    self.forecasts.iter().map(|x| x.expected_months).collect(),
+                ),
+                f(
+                    c::SURVIVAL_12M,
+                    self.forecasts.iter().map(|x| x.survival_12m).collect(),
+                ),
                 f(c::CLV, self.forecasts.iter().map(|x| x.clv).collect()),
                 f(
                     c::VALUE_AT_RISK,
@@ -83,7 +98,10 @@ impl ClvTable {
                         .map(|(x, p)| x.clv * p)
                         .collect(),
                 ),
-                Column::new(c::MODEL_VERSION.into(), vec![self.model_version.as_str(); n]),
+                Column::new(
+                    c::MODEL_VERSION.into(),
+                    vec![self.model_version.as_str(); n],
+                ),
             ],
         );
         frame.map_err(|source| self.polars_err(source))
@@ -250,7 +268,12 @@ pub fn backtest(
             as_of: day,
             source,
         };
-        let ids = frame.column(customer::ID).map_err(err)?.str().map_err(err)?.clone();
+        let ids = frame
+            .column(customer::ID)
+            .map_err(err)?
+            .str()
+            .map_err(err)?
+            .clone();
         let margin = frame
             .column("monthly_margin")
             .map_err(err)?

@@ -27,8 +27,8 @@ pub mod optimize;
 pub mod rfm;
 pub mod special;
 
-pub use contractual::{contractual_clv, ClvConfig, ClvForecast};
 pub use backtest::{backtest, forecast, BacktestReport, ClvTable};
+pub use contractual::{contractual_clv, ClvConfig, ClvForecast};
 pub use margin::{margin_inputs, MarginInput};
 
 use chrono::NaiveDate;

@@ -102,8 +102,8 @@ pub fn transaction_clv(
         let mut before = 0.0;
         for k in 1..=cfg.horizon_months {
             let cumulative = p.conditional_expected_purchases(f64::from(k) * month, x, tx, t);
-            value += (cumulative - before) * spend
-                / (1.0 + cfg.monthly_discount_rate).powi(k as i32);
+            value +=
+                (cumulative - before) * spend / (1.0 + cfg.monthly_discount_rate).powi(k as i32);
             before = cumulative;
         }
         expected_purchases.push(before);

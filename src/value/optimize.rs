@@ -6,7 +6,7 @@
 /// Options of [`bfgs`].
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
-    /// Stop when every gradient component is below this. Defaults to `1e-10`.
+    /// Stop when every gradient component is below this. Defaults to `1e-9`.
     pub gradient_tolerance: f64,
     /// Stop after this many iterations. Defaults to `1000`.
     pub max_iterations: usize,
@@ -15,7 +15,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            gradient_tolerance: 1e-10,
+            gradient_tolerance: 1e-9,
             max_iterations: 1000,
         }
     }
@@ -93,7 +93,13 @@ where
             }
             let f_new = f(&x_new, &mut g_new);
             evaluations += 1;
-            if f_new.is_finite() && f_new <= fx + 1e-4 * step * slope {
+            tracing::trace!(iterations, step, fx, f_new, "bfgs step");
+            // Within rounding of the current value: no line search can measure progress.
+            let flat = f_new.is_finite() && (f_new - fx).abs() <= 1e-14 * fx.abs().max(1e-300);
+            if flat && f_new > fx {
+                break;
+            }
+            if f_new.is_finite() && (flat || f_new <= fx + 1e-4 * step * slope) {
                 let s: Vec<f64> = (0..n).map(|i| x_new[i] - x[i]).collect();
                 let y: Vec<f64> = (0..n).map(|i| g_new[i] - g[i]).collect();
                 let sy = dot(&s, &y);
@@ -117,7 +123,18 @@ where
                 accepted = true;
                 break;
             }
-            step *= 0.5;
+            // Backtrack to the minimum of the quadratic through f(x), f'(x)·dir and f_new,
+            // kept within [0.1, 0.5] of the step (a tenth when the value is not finite).
+            step *= if f_new.is_finite() {
+                let curvature = f_new - fx - slope * step;
+                if curvature > 0.0 {
+                    (-slope * step / (2.0 * curvature)).clamp(0.1, 0.5)
+                } else {
+                    0.5
+                }
+            } else {
+                0.1
+            };
         }
         if !accepted || stalled >= 3 {
             break;

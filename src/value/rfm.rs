@@ -108,7 +108,10 @@ fn text_column(df: &DataFrame, name: &str, file: &Path) -> Result<StringChunked,
 /// Reads a CSV (`.csv`) or Parquet file of transactions. A row with an empty customer, an
 /// unparseable date or a negative / unparseable amount is an error naming the row (1-based
 /// data row) and the value.
-pub fn read_transactions(file: &Path, cols: &TransactionColumns) -> Result<Transactions, ValueError> {
+pub fn read_transactions(
+    file: &Path,
+    cols: &TransactionColumns,
+) -> Result<Transactions, ValueError> {
     let read_err = |source| ValueError::ReadTransactions {
         file: file.to_path_buf(),
         source,
@@ -150,7 +153,12 @@ pub fn read_transactions(file: &Path, cols: &TransactionColumns) -> Result<Trans
             return Err(bad(row, cols.customer, id, "empty customer id"));
         };
         let Some(day) = date.and_then(|d| parse_date(d, cols.date_format)) else {
-            return Err(bad(row, cols.date, date, "not a date in the expected format"));
+            return Err(bad(
+                row,
+                cols.date,
+                date,
+                "not a date in the expected format",
+            ));
         };
         let amount = match (&amounts, cols.amount) {
             (Some(a), Some(name)) => {
@@ -246,8 +254,11 @@ pub fn summarize(
         s.frequency.push(repeat as f64);
         s.recency.push((last - first.date).num_days() as f64 / per);
         s.age.push((end - first.date).num_days() as f64 / per);
-        s.monetary_value
-            .push(if repeat > 0 { spend / repeat as f64 } else { 0.0 });
+        s.monetary_value.push(if repeat > 0 {
+            spend / repeat as f64
+        } else {
+            0.0
+        });
         s.frequency_holdout.push(match holdout_end {
             Some(h) => days.iter().filter(|d| d.date > end && d.date <= h).count() as f64,
             None => 0.0,
@@ -269,11 +280,31 @@ mod tests {
         let tx = Transactions {
             customers: vec!["a".into(), "b".into()],
             purchases: vec![
-                Purchase { customer: 0, date: d(2024, 1, 1), amount: 10.0 },
-                Purchase { customer: 0, date: d(2024, 1, 8), amount: 30.0 },
-                Purchase { customer: 0, date: d(2024, 1, 15), amount: 50.0 },
-                Purchase { customer: 0, date: d(2024, 2, 1), amount: 5.0 },
-                Purchase { customer: 1, date: d(2024, 1, 29), amount: 7.0 },
+                Purchase {
+                    customer: 0,
+                    date: d(2024, 1, 1),
+                    amount: 10.0,
+                },
+                Purchase {
+                    customer: 0,
+                    date: d(2024, 1, 8),
+                    amount: 30.0,
+                },
+                Purchase {
+                    customer: 0,
+                    date: d(2024, 1, 15),
+                    amount: 50.0,
+                },
+                Purchase {
+                    customer: 0,
+                    date: d(2024, 2, 1),
+                    amount: 5.0,
+                },
+                Purchase {
+                    customer: 1,
+                    date: d(2024, 1, 29),
+                    amount: 7.0,
+                },
             ],
             rows: 5,
         };
@@ -289,9 +320,15 @@ mod tests {
     #[test]
     fn dates_parse_in_iso_compact_and_custom_formats() {
         assert_eq!(parse_date("1997-01-12", None), Some(d(1997, 1, 12)));
-        assert_eq!(parse_date("1997-01-12T10:00:00Z", None), Some(d(1997, 1, 12)));
+        assert_eq!(
+            parse_date("1997-01-12T10:00:00Z", None),
+            Some(d(1997, 1, 12))
+        );
         assert_eq!(parse_date("19970112", None), Some(d(1997, 1, 12)));
-        assert_eq!(parse_date("12/01/1997", Some("%d/%m/%Y")), Some(d(1997, 1, 12)));
+        assert_eq!(
+            parse_date("12/01/1997", Some("%d/%m/%Y")),
+            Some(d(1997, 1, 12))
+        );
         assert_eq!(parse_date("soon", None), None);
     }
 }
