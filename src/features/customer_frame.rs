@@ -20,7 +20,7 @@ use super::pit::{
 use super::prepare::{Prepared, CATEGORY_CODE, OPENED_DAY, RESOLUTION_HOURS, RESOLVED_DAY};
 use super::FeatureError;
 use crate::warehouse::schema::{
-    assignment, campaign, customer, invoice, product, ticket, usage, TREATMENT_GROUPS,
+    assignment, campaign, customer, invoice, product, ticket, usage, Table, TREATMENT_GROUPS,
 };
 
 // ---- encodings -------------------------------------------------------------------------------
@@ -62,8 +62,6 @@ const DATA_GB_PREV_90D: &str = "_data_gb_prev_90d";
 const VOICE_MINUTES_PREV_90D: &str = "_voice_minutes_prev_90d";
 const LAST_USAGE_DAY: &str = "_last_usage_day";
 const LAST_RETENTION_DAY: &str = "_last_retention_day";
-/// Position of the customer in dim_customer: the output order.
-const ROW: &str = "_row";
 
 /// The features that are sums or counts of facts: `0` for a customer without such facts.
 const ZERO_WHEN_NO_FACTS: &[&str] = &[
@@ -131,12 +129,6 @@ fn lookup(name: &str, table: &[(&str, f64)]) -> Expr {
 /// A string column equals a constant.
 fn is(name: &str, value: &str) -> Expr {
     col(name).eq(lit(value))
-}
-
-/// Left join on `on`. Row order is not kept (cheaper, notably in the streaming engine): the
-/// per-customer frame carries [`ROW`] and is sorted by it once at the end.
-fn left_join(left: LazyFrame, right: LazyFrame, on: &str) -> LazyFrame {
-    left_join_on(left, right, on, on)
 }
 
 /// Left join `left_on = right_on` (row order not kept).
@@ -513,34 +505,78 @@ fn campaigns(prep: &Prepared, at: AsOf) -> LazyFrame {
     )
 }
 
+/// The columns of `right` (one row per value of `on`) lined up with the rows of `keys` (a frame
+/// of the one column `on`, values unique): a left join that keeps the left order, so nothing but
+/// the right's columns is copied and no sort is needed afterwards.
+fn aligned(
+    keys: &DataFrame,
+    right: DataFrame,
+    on: &str,
+    table: &'static str,
+    at: AsOf,
+) -> Result<Vec<Column>, FeatureError> {
+    let args = JoinArgs {
+        maintain_order: MaintainOrderJoin::Left,
+        ..JoinArgs::new(JoinType::Left)
+    };
+    let joined = super::collect_with(
+        keys.clone()
+            .lazy()
+            .join(right.lazy(), [col(on)], [col(on)], args)
+            .drop(by_name([on], true, false)),
+        Engine::InMemory,
+        table,
+        at,
+    )?;
+    Ok(joined.into_columns())
+}
+
 /// The per-customer frame at `D`: one row per customer active at `D` (dim_customer order) with
 /// `customer_id`, `as_of_date`, the profile strings and dates, every feature of [`FEATURES`]
 /// (Float64) and `churned_90d`.
+///
+/// Each fact table's per-customer aggregate is run to completion on its own, one after the
+/// other: in one plan the streaming engine runs all five grouped reductions at once, each with
+/// per-thread states for ~1M customers, and the peak memory is their sum; one at a time it is
+/// the largest one. The aggregates are then lined up with the active customers by joins that
+/// keep the customers' order (no re-sort of the wide frame at the end).
 pub fn customer_frame(
     prep: &Prepared,
     at: AsOf,
     observed_until: Option<AsOf>,
-) -> Result<LazyFrame, FeatureError> {
-    let mut lf = profile(prep, at, observed_until)?.with_row_index(ROW, None);
-    for facts in [
-        invoices(prep, at),
-        assignments(prep, at),
-        tickets(prep, at),
-        usage(prep, at),
-        campaigns(prep, at),
+) -> Result<DataFrame, FeatureError> {
+    let customers = Table::Customer.file_stem();
+    let polars = |table: &'static str| {
+        move |source| FeatureError::Polars {
+            table,
+            as_of: Some(at.date),
+            source,
+        }
+    };
+    let mut frame = super::collect(profile(prep, at, observed_until)?, customers, at)?;
+    frame.rechunk_mut();
+    let ids = frame.select([CUSTOMER_ID]).map_err(polars(customers))?;
+    for (facts, table) in [
+        (invoices(prep, at), Table::Invoice),
+        (assignments(prep, at), Table::ServiceAssignment),
+        (tickets(prep, at), Table::SupportTicket),
+        (usage(prep, at), Table::NetworkUsage),
+        (campaigns(prep, at), Table::CampaignTarget),
     ] {
-        lf = left_join(lf, facts, CUSTOMER_ID);
+        let table = table.file_stem();
+        let per_customer = super::collect(facts, table, at)?;
+        let columns = aligned(&ids, per_customer, CUSTOMER_ID, table, at)?;
+        frame.hstack_mut(&columns).map_err(polars(table))?;
     }
-    lf = left_join(
-        lf,
-        trailing_churn_rate(prep, at, customer::REGION, REGION_CHURN_RATE_90D),
-        customer::REGION,
-    );
-    lf = left_join(
-        lf,
-        trailing_churn_rate(prep, at, customer::SEGMENT, SEGMENT_CHURN_RATE_90D),
-        customer::SEGMENT,
-    );
+    for (key, name) in [
+        (customer::REGION, REGION_CHURN_RATE_90D),
+        (customer::SEGMENT, SEGMENT_CHURN_RATE_90D),
+    ] {
+        let rates = super::collect(trailing_churn_rate(prep, at, key, name), customers, at)?;
+        let keys = frame.select([key]).map_err(polars(customers))?;
+        let columns = aligned(&keys, rates, key, customers, at)?;
+        frame.hstack_mut(&columns).map_err(polars(customers))?;
+    }
     let filled: Vec<Expr> = ZERO_WHEN_NO_FACTS
         .iter()
         .map(|name| col(*name).cast(DataType::Float64).fill_null(lit(0.0)))
@@ -549,7 +585,8 @@ pub fn customer_frame(
         ratio(col(REVENUE_3M), col(INVOICES_3M)),
         ratio(col(REVENUE_PREV_3M), col(INVOICES_PREV_3M)),
     );
-    Ok(lf
+    let lf = frame
+        .lazy()
         .with_columns(filled)
         .with_columns([
             ratio(col(OVERAGE_3M), col(REVENUE_3M)).alias(OVERAGE_SHARE_3M),
@@ -567,8 +604,8 @@ pub fn customer_frame(
         .with_columns([flag_f64(col(BILL_CHANGE_RATIO).gt(lit(BILL_SHOCK_RATIO)))
             .fill_null(lit(0.0))
             .alias(BILL_SHOCK)])
-        .sort([ROW], SortMultipleOptions::default())
-        .select(output_columns()))
+        .select(output_columns());
+    super::collect_with(lf, Engine::InMemory, customers, at)
 }
 
 /// The columns of the per-customer frame, in order.

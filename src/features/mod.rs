@@ -105,7 +105,18 @@ fn as_of_days(as_of: &[NaiveDate]) -> Result<Vec<AsOf>, FeatureError> {
 /// (`features_do_not_depend_on_threads_or_morsels`) checks it in child processes with other
 /// thread counts and tiny morsels, and fails if a float sum sneaks back in.
 fn collect(lf: LazyFrame, table: &'static str, at: AsOf) -> Result<DataFrame, FeatureError> {
-    lf.collect_with_engine(Engine::InMemory)
+    collect_with(lf, Engine::Streaming, table, at)
+}
+
+/// Runs a plan on the given engine. Selecting columns of an in-memory frame on the in-memory
+/// engine shares the columns (no copy); the streaming engine would copy them morsel by morsel.
+fn collect_with(
+    lf: LazyFrame,
+    engine: Engine,
+    table: &'static str,
+    at: AsOf,
+) -> Result<DataFrame, FeatureError> {
+    lf.collect_with_engine(engine)
         .map(|result| result.unwrap_single())
         .map_err(|source| FeatureError::Polars {
             table,
@@ -154,19 +165,19 @@ pub fn build(
     let observed = observed_until.map(AsOf::new);
     let (mut view, mut seg, mut ml) = (None, None, None);
     for at in dates {
-        let frame = collect(
-            customer_frame::customer_frame(&prep, at, observed)?,
-            CUSTOMER_360_VIEW,
-            at,
-        )?;
+        let mut frame = customer_frame::customer_frame(&prep, at, observed)?;
+        // Contiguous once, shared by the two tables selected from it (no copy each).
+        frame.rechunk_mut();
         let lazy = frame.lazy();
-        let next_view = collect(
+        let next_view = collect_with(
             lazy.clone().select(customer_frame::view_360_columns()),
+            Engine::InMemory,
             CUSTOMER_360_VIEW,
             at,
         )?;
-        let next_ml = collect(
+        let next_ml = collect_with(
             lazy.clone().select(customer_frame::ml_columns()),
+            Engine::InMemory,
             CHURN_PREDICTION_FEATURES,
             at,
         )?;
@@ -200,9 +211,11 @@ pub fn churn_prediction_features(
     let observed = observed_until.map(AsOf::new);
     let mut ml = None;
     for at in dates {
-        let next = collect(
+        let next = collect_with(
             customer_frame::customer_frame(&prep, at, observed)?
+                .lazy()
                 .select(customer_frame::ml_columns()),
+            Engine::InMemory,
             CHURN_PREDICTION_FEATURES,
             at,
         )?;
