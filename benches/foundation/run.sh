@@ -10,7 +10,7 @@
 #   BENCH_DATA  the warehouse directory (default $BENCH_DIR/warehouse-$CUSTOMERS; e.g. /tmp/w1m):
 #               reused when its generate_summary.json has the same config, else (re)generated
 #   SKIP_GENERATE_TIMING=1  reuse the warehouse without timing `churn generate` again
-#   SKIP_BUILD=1            use the existing target/release/churn
+#   SKIP_BUILD=1            use the existing target/release/churn (or the binary in $CHURN)
 #   WAIT_FOR_IDLE=<s>, IDLE_LOAD=<x>  wait up to s seconds for the load average to drop below x
 set -euo pipefail
 
@@ -22,7 +22,7 @@ MONTHS=24
 SEED="${SEED:-42}"
 START=2023-01-01
 DUCKDB_VERSION=1.4.2
-CHURN="$REPO/target/release/churn"
+CHURN="${CHURN:-$REPO/target/release/churn}"
 RESULTS="$BENCH_DIR/results"
 mkdir -p "$BENCH_DIR" "$RESULTS"
 
