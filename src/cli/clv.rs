@@ -152,8 +152,11 @@ pub fn run(args: ClvArgs) -> Result<ExitCode> {
     }
 }
 
-/// The champion's version and model, or an error saying to train one.
-fn champion(models: &Path) -> Result<(String, churn::training::models::ChurnModel)> {
+/// The champion's version and model (and the last as-of date it was trained on), or an error
+/// saying to train one.
+fn champion(
+    models: &Path,
+) -> Result<(String, churn::training::models::ChurnModel, Option<NaiveDate>)> {
     let missing = || {
         format!(
             "no champion model in {}: run `churn train --data DIR --models {}` first",
@@ -170,7 +173,8 @@ fn champion(models: &Path) -> Result<(String, churn::training::models::ChurnMode
         bail!(missing());
     }
     let (manifest, model) = load_model(&reg, CHAMPION)?;
-    Ok((manifest.version, model))
+    let trained_until = manifest.training_as_of.iter().max().copied();
+    Ok((manifest.version, model, trained_until))
 }
 
 fn load(data: &Path) -> Result<(warehouse::Warehouse, warehouse::LoadReport)> {
@@ -202,7 +206,7 @@ fn contractual(
     cfg: &ClvConfig,
     out: &Path,
 ) -> Result<ExitCode> {
-    let (version, model) = champion(models)?;
+    let (version, model, _) = champion(models)?;
     let t0 = Instant::now();
     let (wh, report) = load(data)?;
     let seconds_load = t0.elapsed().as_secs_f64();
@@ -259,7 +263,7 @@ fn backtest(
     out: Option<&Path>,
     json: bool,
 ) -> Result<ExitCode> {
-    let (version, model) = champion(models)?;
+    let (version, model, trained_until) = champion(models)?;
     let (wh, _) = load(data)?;
     let as_of = match as_of {
         Some(d) => d,
@@ -275,6 +279,14 @@ fn backtest(
         },
     };
     let report = value::backtest(&wh, as_of, &model, &version, cfg)?;
+    if let Some(t) = trained_until.filter(|t| *t > as_of) {
+        eprintln!(
+            "note: the champion was trained on as-of dates up to {t}, after {as_of}: its risk has \
+             seen what followed. For an out-of-time backtest train a model with as-of dates \
+             ≤ {} (`churn train --as-of …`) and pass its registry.",
+            as_of - chrono::Duration::days(90)
+        );
+    }
     if let Some(out) = out {
         output::write_json(out, &report)?;
     }
@@ -303,8 +315,8 @@ fn print_backtest(r: &BacktestReport) {
         r.mean_actual
     );
     println!(
-        "  MAE {:.2}, correlation {:.3}",
-        r.mean_absolute_error, r.correlation
+        "  MAE {:.2}, correlation {:.3}  (everyone at the mean risk: MAE {:.2}, correlation {:.3})",
+        r.mean_absolute_error, r.correlation, r.baseline_mean_absolute_error, r.baseline_correlation
     );
     println!(
         "  {:>6} {:>9} {:>14} {:>12}",

@@ -208,6 +208,10 @@ pub struct BacktestReport {
     pub mean_actual: f64,
     pub mean_absolute_error: f64,
     pub correlation: f64,
+    /// The same forecast with every customer at the mean risk (margin and trend only): what
+    /// the per-customer risk adds.
+    pub baseline_mean_absolute_error: f64,
+    pub baseline_correlation: f64,
     /// Share of customers active at the as-of date who churned within the horizon used.
     pub churned_share: f64,
     pub deciles: Vec<DecileRow>,
@@ -298,6 +302,18 @@ pub fn backtest(
         .map(|(f, a)| (f - a).abs())
         .sum::<f64>()
         / n.max(1) as f64;
+    let mean_risk = mean(&table.churn_probability);
+    let baseline: Vec<f64> = table
+        .inputs
+        .iter()
+        .map(|m| contractual_clv(mean_risk, m, &truncated).clv)
+        .collect();
+    let baseline_mae = baseline
+        .iter()
+        .zip(&actual)
+        .map(|(f, a)| (f - a).abs())
+        .sum::<f64>()
+        / n.max(1) as f64;
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| forecast[a].total_cmp(&forecast[b]));
     let deciles = (0..10)
@@ -326,6 +342,8 @@ pub fn backtest(
         mean_actual: mean(&actual),
         mean_absolute_error: mae,
         correlation: correlation(&forecast, &actual),
+        baseline_mean_absolute_error: baseline_mae,
+        baseline_correlation: correlation(&baseline, &actual),
         churned_share: present_at_end.iter().filter(|p| !**p).count() as f64 / n.max(1) as f64,
         deciles,
     })
