@@ -46,7 +46,7 @@ impl From<RankArg> for RankBy {
 #[derive(clap::Args, Debug)]
 pub struct PrioritizeArgs {
     /// Warehouse export directory: scored with the champion as of its newest date.
-    #[arg(long, required_unless_present = "snapshot")]
+    #[arg(long, required_unless_present_any = ["snapshot", "addr"])]
     pub data: Option<PathBuf>,
     /// The model registry directory.
     #[arg(long, default_value = "models")]
@@ -81,6 +81,13 @@ pub struct PrioritizeArgs {
     pub rank_by: Option<RankArg>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+    /// Print the snapshot's build timings (seconds per step) and how it was obtained as JSON
+    /// on stderr.
+    #[arg(long)]
+    pub timings: bool,
+    /// Ask a running `churn serve` at this address (host:port) instead of scoring here.
+    #[arg(long)]
+    pub addr: Option<String>,
 }
 
 /// One row of the JSON output.
@@ -166,7 +173,21 @@ fn obtain_snapshot(args: &PrioritizeArgs) -> Result<Snapshot> {
 }
 
 pub fn run(args: PrioritizeArgs) -> Result<ExitCode> {
+    if args.addr.is_some() {
+        return super::score::prioritize_remote(&args);
+    }
+    let started = std::time::Instant::now();
     let snap = obtain_snapshot(&args)?;
+    if args.timings {
+        let report = serde_json::json!({
+            "customers": snap.len(),
+            "seconds_to_snapshot": started.elapsed().as_secs_f64(),
+            "build_timings": snap.meta().timings,
+            "model": snap.model().algorithm,
+            "components": snap.components(),
+        });
+        eprintln!("{}", serde_json::to_string(&report)?);
+    }
     let filter = Filter {
         ids: Vec::new(),
         segment: args.segment.clone(),

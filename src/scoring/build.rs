@@ -22,6 +22,21 @@ use crate::training::models::ChurnModel;
 use crate::warehouse::schema::customer;
 use crate::warehouse::{self, Warehouse};
 
+/// CPU seconds (user + system) this process has used so far, all threads (0 when unknown).
+/// On a shared machine it shows the work apart from the waiting.
+pub fn process_cpu_seconds() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage only writes into the struct we pass; it is zero-initialised.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+    if rc != 0 {
+        return 0.0;
+    }
+    // SAFETY: rc == 0 means the kernel filled the struct.
+    let u = unsafe { usage.assume_init() };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    secs(u.ru_utime) + secs(u.ru_stime)
+}
+
 /// A step of [`Snapshot::build`], reported to the progress callback.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BuildStep {
@@ -230,6 +245,12 @@ fn sort_by_customer(
                 .into(),
         });
     }
+    if ml_ids.windows(2).all(|w| w[0] < w[1]) {
+        // Already sorted and unique (the generator's and most exports' id order): no copy.
+        let mut view = view.clone();
+        view.rechunk_mut();
+        return Ok((ml.clone(), view));
+    }
     let mut perm: Vec<IdxSize> = (0..ml_ids.len() as IdxSize).collect();
     perm.par_sort_unstable_by(|&a, &b| ml_ids[a as usize].cmp(ml_ids[b as usize]));
     for w in perm.windows(2) {
@@ -323,16 +344,19 @@ pub fn score_features(
         segmentation,
         churn_features,
     } = set;
+    let cpu_started = process_cpu_seconds();
     let t = Instant::now();
     let (ml, view) = sort_by_customer(&churn_features, &customer_360)?;
     drop(churn_features);
     drop(customer_360);
-    timings.assemble += t.elapsed().as_secs_f64();
+    timings.sort = t.elapsed().as_secs_f64();
 
     let (probability, mut reasons) =
         score_rows(&ml, &manifest.version, model, cfg, &mut timings, progress)?;
     drop(ml);
 
+    let cpu_scored = process_cpu_seconds();
+    timings.cpu_score = cpu_scored - cpu_started;
     let ids = texts(
         str_column(&view, CUSTOMER_360_VIEW, columns::CUSTOMER_ID)?,
         CUSTOMER_360_VIEW,
@@ -341,25 +365,40 @@ pub fn score_features(
     let n = ids.len();
     let mut components = Components::default();
 
+    // CLV and suggestions are independent: run them side by side (each is partly serial).
     progress(BuildStep::Clv, 0, 1);
     let t = Instant::now();
-    let clv: Option<Vec<f64>> = super::components::clv(wh, as_of, &ids, &probability, cfg)?;
+    let (clv, suggestions) = rayon::join(
+        || {
+            let t = Instant::now();
+            super::components::clv(wh, as_of, &ids, &probability, cfg)
+                .map(|v| (v, t.elapsed().as_secs_f64()))
+        },
+        || {
+            let t = Instant::now();
+            super::components::suggestions(wh, as_of, &ids, &probability, &view, cfg)
+                .map(|v| (v, t.elapsed().as_secs_f64()))
+        },
+    );
+    let (clv, clv_seconds): (Option<Vec<f64>>, f64) = clv?;
+    let (mut suggestions, suggestion_seconds): (Option<Vec<Vec<ProductSuggestion>>>, f64) =
+        suggestions?;
+    progress(BuildStep::Suggestions, 1, 1);
     components.clv = clv.is_some();
-    timings.clv = t.elapsed().as_secs_f64();
-
-    progress(BuildStep::Suggestions, 0, 1);
-    let t = Instant::now();
-    let mut suggestions: Option<Vec<Vec<ProductSuggestion>>> =
-        super::components::suggestions(wh, as_of, &ids, &probability, &view, cfg)?;
     components.suggestions = suggestions.is_some();
-    timings.suggestions = t.elapsed().as_secs_f64();
+    timings.clv = clv_seconds;
+    timings.suggestions = suggestion_seconds;
+    timings.clv_and_suggestions = t.elapsed().as_secs_f64();
 
+    let cpu_components = process_cpu_seconds();
+    timings.cpu_clv_and_suggestions = cpu_components - cpu_scored;
     progress(BuildStep::Uplift, 0, 1);
     let t = Instant::now();
     let uplift: Option<Vec<f64>> = super::components::uplift(wh, as_of, &ids, &view, cfg)?;
     components.uplift = uplift.is_some();
     timings.uplift = t.elapsed().as_secs_f64();
 
+    let cpu_assemble = process_cpu_seconds();
     progress(BuildStep::Assemble, 0, 1);
     let t = Instant::now();
     let segment = texts(
@@ -431,6 +470,9 @@ pub fn score_features(
     let mut snap = Snapshot::assemble(meta, scores, view, segmentation);
     timings.assemble += t.elapsed().as_secs_f64();
     timings.scoring_stage = started.elapsed().as_secs_f64();
+    let cpu_done = process_cpu_seconds();
+    timings.cpu_assemble = cpu_done - cpu_assemble;
+    timings.scoring_stage_cpu = cpu_done - cpu_started;
     timings.total = timings.scoring_stage;
     snap.meta.timings = timings;
     Ok(snap)

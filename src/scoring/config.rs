@@ -148,8 +148,10 @@ mod tests {
 
     #[test]
     fn bad_thresholds_are_refused() {
-        let mut b = RiskBands::default();
-        b.high = 0.05;
+        let mut b = RiskBands {
+            high: 0.05,
+            ..RiskBands::default()
+        };
         assert!(matches!(
             b.check(),
             Err(ScoringError::Config {

@@ -154,11 +154,16 @@ impl Snapshot {
             path: path.to_path_buf(),
             reason: format!("cannot serialise the header: {e}"),
         })?;
-        let scores =
-            parquet_bytes(&mut scores_frame(&self.scores).map_err(perr("flattening scores"))?)
-                .map_err(perr("writing scores"))?;
-        let view =
-            parquet_bytes(&mut self.view_360.clone()).map_err(perr("writing customer_360_view"))?;
+        // The two large sections are encoded side by side.
+        let (scores, view) = rayon::join(
+            || {
+                scores_frame(&self.scores)
+                    .and_then(|mut df| parquet_bytes(&mut df))
+                    .map_err(perr("writing scores"))
+            },
+            || parquet_bytes(&mut self.view_360.clone()).map_err(perr("writing customer_360_view")),
+        );
+        let (scores, view) = (scores?, view?);
         let seg = parquet_bytes(&mut self.segmentation.clone())
             .map_err(perr("writing customer_segmentation_analysis"))?;
         write_atomic(path, |w| {

@@ -26,6 +26,7 @@ pub struct SnapshotKey {
 
 /// Wall time of each step of a build, in seconds.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(default)]
 pub struct BuildTimings {
     pub load: f64,
     pub features: f64,
@@ -33,13 +34,25 @@ pub struct BuildTimings {
     pub encode: f64,
     pub predict: f64,
     pub explain: f64,
+    /// Ordering the rows by customer_id (no copy when already sorted).
+    pub sort: f64,
     pub clv: f64,
     pub suggestions: f64,
+    /// CLV and suggestions run side by side: the wall time of both.
+    pub clv_and_suggestions: f64,
     pub uplift: f64,
     pub assemble: f64,
     /// The scoring stage alone: from the features table + champion to the scored snapshot
-    /// (encode + predict + explain + clv + suggestions + uplift + assemble).
+    /// (sort + encode + predict + explain + clv ∥ suggestions + uplift + assemble).
     pub scoring_stage: f64,
+    /// CPU seconds (all threads) the scoring stage used.
+    pub scoring_stage_cpu: f64,
+    /// CPU seconds of sort + encode + predict + explain.
+    pub cpu_score: f64,
+    /// CPU seconds of CLV and suggestions (run side by side).
+    pub cpu_clv_and_suggestions: f64,
+    /// CPU seconds of assembling the scores, rankings and filter values.
+    pub cpu_assemble: f64,
     pub total: f64,
 }
 
@@ -149,7 +162,7 @@ pub struct Snapshot {
 
 /// Positions `0..n` sorted by `key` descending (NaN last), ties by position (= customer_id).
 fn ranking(scores: &[CustomerScore], key: impl Fn(&CustomerScore) -> f64 + Sync) -> Vec<u32> {
-    let keys: Vec<f64> = scores.par_iter().map(|s| key(s)).collect();
+    let keys: Vec<f64> = scores.par_iter().map(&key).collect();
     let mut order: Vec<u32> = (0..scores.len() as u32).collect();
     order.par_sort_unstable_by(|&a, &b| {
         let (ka, kb) = (keys[a as usize], keys[b as usize]);
