@@ -294,7 +294,10 @@ fn margin_inputs_are_point_in_time() {
         .collect()
         .expect("cut customers");
     assert!(cut.invoices.height() < wh.invoices.height());
-    assert_eq!(margin_inputs(&cut, at).expect("inputs on the cut warehouse"), inputs);
+    assert_eq!(
+        margin_inputs(&cut, at).expect("inputs on the cut warehouse"),
+        inputs
+    );
 }
 
 #[test]
@@ -309,7 +312,10 @@ fn clv_needs_a_champion_and_says_so() {
     ]);
     assert!(!o.status.success());
     let err = text(&o.stderr);
-    assert!(err.contains("no champion") && err.contains("churn train"), "{err}");
+    assert!(
+        err.contains("no champion") && err.contains("churn train"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -333,14 +339,28 @@ fn clv_forecast_and_backtest_on_a_generated_warehouse() {
 
     // Forecast as of the export's last date.
     let out = tmp.path().join("clv");
-    let o = churn_bin(&["clv", "--data", s(&data), "--models", s(&models), "--out", s(&out)]);
+    let o = churn_bin(&[
+        "clv",
+        "--data",
+        s(&data),
+        "--models",
+        s(&models),
+        "--out",
+        s(&out),
+    ]);
     assert!(o.status.success(), "clv: {}", text(&o.stderr));
     let frame = polars::prelude::ParquetReader::new(
         std::fs::File::open(out.join("clv.parquet")).expect("clv.parquet"),
     );
     use polars::prelude::SerReader;
     let frame = frame.finish().expect("read clv.parquet");
-    for c in ["customer_id", "churn_probability", "monthly_margin", "clv", "value_at_risk"] {
+    for c in [
+        "customer_id",
+        "churn_probability",
+        "monthly_margin",
+        "clv",
+        "value_at_risk",
+    ] {
         assert!(frame.column(c).is_ok(), "no column {c}");
     }
     let summary: serde_json::Value = serde_json::from_str(
@@ -349,7 +369,12 @@ fn clv_forecast_and_backtest_on_a_generated_warehouse() {
     .expect("json");
     assert_eq!(summary["as_of"], "2024-12-31");
     assert_eq!(summary["customers"].as_u64(), Some(frame.height() as u64));
-    let clv = frame.column("clv").expect("clv").f64().expect("f64").clone();
+    let clv = frame
+        .column("clv")
+        .expect("clv")
+        .f64()
+        .expect("f64")
+        .clone();
     assert!(clv.iter().all(|v| v.is_some_and(|v| v >= 0.0)));
 
     // Backtest as of 12 months earlier: 12 whole months of actual margin follow.
@@ -377,7 +402,12 @@ fn clv_forecast_and_backtest_on_a_generated_warehouse() {
     let deciles = r["deciles"].as_array().expect("deciles");
     assert_eq!(deciles.len(), 10);
     let actual = |i: usize| deciles[i]["mean_actual"].as_f64().expect("number");
-    assert!(actual(9) > actual(0) * 2.0, "top decile {} vs bottom {}", actual(9), actual(0));
+    assert!(
+        actual(9) > actual(0) * 2.0,
+        "top decile {} vs bottom {}",
+        actual(9),
+        actual(0)
+    );
 }
 
 #[test]
@@ -410,9 +440,16 @@ fn clv_on_transactions_writes_parameters_and_holdout() {
         "--out",
         s(&out),
     ]);
-    assert!(o.status.success(), "clv --transactions: {}", text(&o.stderr));
+    assert!(
+        o.status.success(),
+        "clv --transactions: {}",
+        text(&o.stderr)
+    );
     let stdout = text(&o.stdout);
-    assert!(stdout.contains("BG/NBD") && stdout.contains("holdout"), "{stdout}");
+    assert!(
+        stdout.contains("BG/NBD") && stdout.contains("holdout"),
+        "{stdout}"
+    );
     let run: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("run_summary.json")).expect("summary"),
     )
@@ -429,7 +466,15 @@ fn clv_on_transactions_writes_parameters_and_holdout() {
     assert!(params["bgnbd"]["r"].as_f64().is_some_and(|r| r > 0.0));
     // A bad date names the row and the value.
     std::fs::write(&csv, "cust,day,spend\na,19970101,1\nb,yesterday,2\n").expect("write");
-    let o = churn_bin(&["clv", "--transactions", s(&csv), "--customer-col", "cust", "--date-col", "day"]);
+    let o = churn_bin(&[
+        "clv",
+        "--transactions",
+        s(&csv),
+        "--customer-col",
+        "cust",
+        "--date-col",
+        "day",
+    ]);
     assert!(!o.status.success());
     let err = text(&o.stderr);
     assert!(err.contains("row 2") && err.contains("yesterday"), "{err}");

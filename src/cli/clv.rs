@@ -156,7 +156,11 @@ pub fn run(args: ClvArgs) -> Result<ExitCode> {
 /// saying to train one.
 fn champion(
     models: &Path,
-) -> Result<(String, churn::training::models::ChurnModel, Option<NaiveDate>)> {
+) -> Result<(
+    String,
+    churn::training::models::ChurnModel,
+    Option<NaiveDate>,
+)> {
     let missing = || {
         format!(
             "no champion model in {}: run `churn train --data DIR --models {}` first",
@@ -316,7 +320,10 @@ fn print_backtest(r: &BacktestReport) {
     );
     println!(
         "  MAE {:.2}, correlation {:.3}  (everyone at the mean risk: MAE {:.2}, correlation {:.3})",
-        r.mean_absolute_error, r.correlation, r.baseline_mean_absolute_error, r.baseline_correlation
+        r.mean_absolute_error,
+        r.correlation,
+        r.baseline_mean_absolute_error,
+        r.baseline_correlation
     );
     println!(
         "  {:>6} {:>9} {:>14} {:>12}",

@@ -224,7 +224,7 @@ pub fn fit(frequency: &[f64], recency: &[f64], age: &[f64]) -> Result<BgNbdFit, 
         check_row(i, frequency[i], recency[i], age[i])?;
     }
     let max_age = age.iter().fold(0.0_f64, |m, &t| m.max(t));
-    if !(max_age > 0.0) {
+    if max_age.is_nan() || max_age <= 0.0 {
         return Err(ValueError::NoData {
             model: "BG/NBD",
             reason: "every customer has age T = 0".into(),

@@ -241,9 +241,10 @@ where
                 simplex[n] = contracted;
                 values[n] = fc;
             } else {
+                let best = simplex[0].clone();
                 for i in 1..=n {
-                    for j in 0..n {
-                        simplex[i][j] = simplex[0][j] + 0.5 * (simplex[i][j] - simplex[0][j]);
+                    for (v, b) in simplex[i].iter_mut().zip(&best) {
+                        *v = b + 0.5 * (*v - b);
                     }
                     values[i] = value(f(&simplex[i]));
                     evaluations += 1;

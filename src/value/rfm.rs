@@ -182,7 +182,7 @@ pub fn read_transactions(
         });
     }
     let rows = raw.len();
-    raw.sort_by(|a, b| (a.customer, a.date).cmp(&(b.customer, b.date)));
+    raw.sort_by_key(|p| (p.customer, p.date));
     let mut purchases: Vec<Purchase> = Vec::with_capacity(raw.len());
     for p in raw {
         match purchases.last_mut() {
