@@ -5,7 +5,11 @@
 //! count, and prints one JSON line per thread count: fit time (wall and CPU), phase times, test
 //! AUC, and batch-scoring throughput over all train + test rows.
 //!
+//! With `--save-model FILE` the fitted model (the same whatever the thread count) is written as
+//! JSON, for `examples/gbdt_score_bench.rs`.
+//!
 //! usage: cargo run --release --example gbdt_bench -- TRAIN TEST [--threads 1,2] [--repeat N]
+//!        [--save-model FILE]
 
 use std::fs::File;
 use std::time::Instant;
@@ -76,6 +80,7 @@ fn cpu_seconds() -> f64 {
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (mut threads, mut repeat, mut files) = (vec![1usize, 2], 1usize, Vec::new());
+    let mut save_model: Option<String> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -88,11 +93,14 @@ fn main() -> Result<()> {
                     .collect::<Result<_, _>>()?;
             }
             "--repeat" => repeat = it.next().context("--repeat needs a number")?.parse()?,
+            "--save-model" => {
+                save_model = Some(it.next().context("--save-model needs a path")?.clone())
+            }
             _ => files.push(a.clone()),
         }
     }
     let [train_path, test_path] = files.as_slice() else {
-        bail!("usage: gbdt_bench TRAIN TEST [--threads 1,2] [--repeat N]");
+        bail!("usage: gbdt_bench TRAIN TEST [--threads 1,2] [--repeat N] [--save-model FILE]");
     };
     let t0 = Instant::now();
     let train = read(train_path)?;
@@ -146,6 +154,10 @@ fn main() -> Result<()> {
             Ok((probs, best_s, best_cpu))
         })?;
         let auc = roc_auc(&test_probs, &test.y)?;
+        if let Some(path) = &save_model {
+            std::fs::write(path, serde_json::to_string(&model)?)
+                .with_context(|| format!("cannot write {path}"))?;
+        }
         let scored = (train.y.len() + test.y.len()) as f64;
         println!(
             "{}",

@@ -2,14 +2,15 @@
 //! nodes in which the two children of a node sit side by side (`right = left + 1`) and a leaf
 //! points to itself and always "goes left". Values and thresholds are compared as order-keeping
 //! integer keys ([`key`]: `a <= b` as floats exactly when `key(a) <= key(b)`, −0 = +0). Rows are
-//! scored in blocks of 64: the block's keys are laid out row-major twice, once with NaN as the
-//! largest key (read by nodes whose missing values go right) and once as the smallest (nodes
+//! scored in blocks of 64: the block's keys are laid out feature-major twice, once with NaN as
+//! the largest key (read by nodes whose missing values go right) and once as the smallest (nodes
 //! whose missing values go left), so a node's whole test is one integer comparison
-//! `key(x) <= key(threshold)`, exact for every input including ±inf and NaN.
-//! Each tree is then walked one level at a time for all rows of the block,
-//! `depth(tree)` levels, with no branch on the data (next node = `left + !go_left`): the rows
-//! are independent instruction streams the CPU overlaps instead of a chain of mispredicted
-//! branches. Blocks run in parallel with rayon.
+//! `key(x) <= key(threshold)`, exact for every input including ±inf and NaN, and a node stores
+//! where its value sits for row 0 of the block (row `k` is `k` further).
+//! Each tree is walked with no branch on the data (next node = `left + !go_left`), eight rows at
+//! a time held in registers for the levels every row goes through (eight independent chains the
+//! CPU overlaps instead of one chain of mispredicted branches), then only the rows not yet in a
+//! leaf walk on. Blocks run in parallel with rayon.
 
 use rayon::prelude::*;
 
@@ -22,8 +23,8 @@ struct FlatNode {
     threshold: u64,
     /// Index of the left child; the right child is `left + 1`. A leaf has `left` = itself.
     left: u32,
-    /// Where the node reads its value in a row: `feature`, plus `BLOCK × n_features` if missing
-    /// values go left (the copy of the block with NaN as −inf).
+    /// Where the node reads row 0's value in the block: `BLOCK × feature`, plus
+    /// `BLOCK × n_features` if missing values go left (the copy of the block with NaN as −inf).
     offset: u32,
 }
 
@@ -38,7 +39,9 @@ struct FlatTree {
 
 /// Trees flattened for scoring (built per call: it takes microseconds).
 #[derive(Debug, Clone)]
-pub(crate) struct FlatForest {
+pub(crate) struct FlatForest<'a> {
+    /// The trees as given (scored row by row when offsets would not fit a `u32`).
+    src: &'a [Tree],
     nodes: Vec<FlatNode>,
     /// Output of each node (used for leaves).
     values: Vec<f64>,
@@ -48,13 +51,16 @@ pub(crate) struct FlatForest {
 
 /// Rows walked together: 2 copies × 64 rows × 50 features × 8 bytes = 50 KB of inputs.
 const BLOCK: usize = 64;
+/// Rows walked together in registers (divides `BLOCK`).
+const GROUP: usize = 8;
 /// Rows per parallel task.
 const TASK: usize = 64 * BLOCK;
 
-impl FlatForest {
+impl<'a> FlatForest<'a> {
     /// Flattens valid trees ([`Tree::validate`]) over `n_features` features.
-    pub(crate) fn new(trees: &[Tree], n_features: usize) -> Self {
+    pub(crate) fn new(trees: &'a [Tree], n_features: usize) -> Self {
         let mut f = FlatForest {
+            src: trees,
             nodes: Vec::new(),
             values: Vec::new(),
             trees: Vec::with_capacity(trees.len()),
@@ -79,12 +85,12 @@ impl FlatForest {
                     f.nodes[dst] = FlatNode {
                         threshold: key(n.threshold),
                         left: left as u32,
-                        offset: n.feature as u32
-                            + if n.default_left {
-                                missing_left_offset
-                            } else {
-                                0
-                            },
+                        // Wraps only when `accumulate` walks row by row instead.
+                        offset: ((BLOCK * n.feature) as u32).wrapping_add(if n.default_left {
+                            missing_left_offset
+                        } else {
+                            0
+                        }),
                     };
                     queue.push_back((n.left, left));
                     queue.push_back((n.right, left + 1));
@@ -119,6 +125,20 @@ impl FlatForest {
         let nf = self.n_features;
         assert_eq!(cols.len(), nf);
         assert!(cols.iter().all(|c| c.len() >= out.len()));
+        if 2 * BLOCK * nf > u32::MAX as usize {
+            // Offsets do not fit the 16-byte node (tens of millions of features): walk the
+            // trees row by row.
+            out.par_iter_mut().enumerate().for_each_init(
+                || vec![0.0; nf],
+                |row, (r, o)| {
+                    for (v, c) in row.iter_mut().zip(cols) {
+                        *v = c[r];
+                    }
+                    *o += self.src.iter().map(|t| t.predict_row(row)).sum::<f64>();
+                },
+            );
+            return;
+        }
         out.par_chunks_mut(TASK).enumerate().for_each(|(t, task)| {
             let mut cur = [0u32; BLOCK];
             let mut rows = vec![0u64; 2 * BLOCK * nf];
@@ -126,12 +146,13 @@ impl FlatForest {
                 let start = t * TASK + b * BLOCK;
                 let (right_copy, left_copy) = rows.split_at_mut(BLOCK * nf);
                 for (f, c) in cols.iter().enumerate() {
-                    for (k, &v) in c[start..start + block.len()].iter().enumerate() {
+                    let values = &c[start..start + block.len()];
+                    let right = &mut right_copy[f * BLOCK..f * BLOCK + values.len()];
+                    let left = &mut left_copy[f * BLOCK..f * BLOCK + values.len()];
+                    for ((&v, r), l) in values.iter().zip(right).zip(left) {
                         let (key_v, nan) = (key(v), v.is_nan());
-                        let r = if nan { u64::MAX } else { key_v };
-                        let l = if nan { 0 } else { key_v };
-                        right_copy[k * nf + f] = r;
-                        left_copy[k * nf + f] = l;
+                        *r = if nan { u64::MAX } else { key_v };
+                        *l = if nan { 0 } else { key_v };
                     }
                 }
                 self.accumulate_block(&rows, block, &mut cur);
@@ -140,15 +161,26 @@ impl FlatForest {
     }
 
     fn accumulate_block(&self, rows: &[u64], out: &mut [f64], cur: &mut [u32; BLOCK]) {
-        let nf = self.n_features;
-        let cur = &mut cur[..out.len()];
+        let n = out.len();
+        let cur = &mut cur[..n];
         let mut active = [0u32; BLOCK];
-        assert!(rows.len() >= 2 * BLOCK * nf);
+        assert!(rows.len() >= 2 * BLOCK * self.n_features);
+        let full = n - n % GROUP;
         for t in &self.trees {
-            cur.fill(t.root);
-            for _ in 0..t.compact_at {
-                for (k, c) in cur.iter_mut().enumerate() {
-                    *c = self.step(rows, nf, k, *c);
+            // The levels every row walks: GROUP rows at a time, their nodes in registers.
+            for (g, cur) in cur[..full].chunks_exact_mut(GROUP).enumerate() {
+                let mut c = [t.root; GROUP];
+                for _ in 0..t.compact_at {
+                    for (j, c) in c.iter_mut().enumerate() {
+                        *c = self.step(rows, g * GROUP + j, *c);
+                    }
+                }
+                cur.copy_from_slice(&c);
+            }
+            for (k, c) in cur.iter_mut().enumerate().skip(full) {
+                *c = t.root;
+                for _ in 0..t.compact_at {
+                    *c = self.step(rows, k, *c);
                 }
             }
             if t.compact_at < t.depth {
@@ -159,10 +191,26 @@ impl FlatForest {
                     active[m] = k as u32;
                     m += usize::from(self.nodes[c as usize].left != c);
                 }
-                for _ in t.compact_at..t.depth {
-                    for &k in &active[..m] {
-                        let k = k as usize;
-                        cur[k] = self.step(rows, nf, k, cur[k]);
+                let levels = t.depth - t.compact_at;
+                let (groups, rest) = active[..m].split_at(m - m % GROUP);
+                for ks in groups.chunks_exact(GROUP) {
+                    let mut c = [0u32; GROUP];
+                    for (c, &k) in c.iter_mut().zip(ks) {
+                        *c = cur[k as usize];
+                    }
+                    for _ in 0..levels {
+                        for (c, &k) in c.iter_mut().zip(ks) {
+                            *c = self.step(rows, k as usize, *c);
+                        }
+                    }
+                    for (&c, &k) in c.iter().zip(ks) {
+                        cur[k as usize] = c;
+                    }
+                }
+                for &k in rest {
+                    let k = k as usize;
+                    for _ in 0..levels {
+                        cur[k] = self.step(rows, k, cur[k]);
                     }
                 }
             }
@@ -174,15 +222,15 @@ impl FlatForest {
 
     /// One level of the walk for row `k` of the block at node `c`: the next node.
     #[inline(always)]
-    fn step(&self, rows: &[u64], nf: usize, k: usize, c: u32) -> u32 {
+    fn step(&self, rows: &[u64], k: usize, c: u32) -> u32 {
         debug_assert!((c as usize) < self.nodes.len() && k < BLOCK);
         // SAFETY: `c` is a node index of this forest (a root, or `left + 0|1` of a node, all
-        // slots allocated in `new`). `offset < BLOCK·nf + nf` because `feature < nf` (trees
-        // are validated against `nf`), and `k < BLOCK`, so
-        // `k·nf + offset < 2·BLOCK·nf <= rows.len()` (asserted in `accumulate_block`).
+        // slots allocated in `new`). `offset <= BLOCK·(2·nf − 1)` because `feature < nf`
+        // (trees are validated against `nf`), and `k < BLOCK`, so
+        // `offset + k < 2·BLOCK·nf <= rows.len()` (asserted in `accumulate_block`).
         let (n, x) = unsafe {
             let n = self.nodes.get_unchecked(c as usize);
-            (n, *rows.get_unchecked(k * nf + n.offset as usize))
+            (n, *rows.get_unchecked(n.offset as usize + k))
         };
         n.left + u32::from(x > n.threshold)
     }
@@ -293,6 +341,74 @@ mod tests {
                 assert_eq!(out[r], t.predict_row(&[v]), "x={v} {:?}", t.nodes[0]);
             }
         }
+    }
+
+    /// A leaf-wise "caterpillar": node `2i` splits feature `i % nf` at 0.5; its right child
+    /// is a leaf holding most of the cover, its left child splits again, `depth` levels deep.
+    /// Scoring compacts after the first levels (most rows finish early).
+    fn caterpillar(depth: usize, nf: usize, default_left: bool) -> Tree {
+        let mut nodes = Vec::new();
+        for i in 0..depth {
+            let base = nodes.len();
+            nodes.push(Node {
+                feature: i % nf,
+                threshold: 0.5,
+                default_left: default_left ^ (i % 3 == 0),
+                left: base + 2,
+                right: base + 1,
+                value: 0.0,
+                cover: 1000.0 / (i + 1) as f64,
+                gain: 1.0,
+            });
+            nodes.push(Node::leaf(i as f64 + 0.5, 900.0 / (i + 1) as f64));
+        }
+        nodes.push(Node::leaf(-1.0, 1.0));
+        Tree { nodes }
+    }
+
+    #[test]
+    fn compacted_walk_matches_tree_walk() {
+        let nf = 3;
+        let trees = vec![
+            caterpillar(12, nf, false),
+            caterpillar(9, nf, true),
+            small_tree(),
+        ];
+        let flat = FlatForest::new(&trees, nf);
+        assert!(
+            flat.trees[0].compact_at < flat.trees[0].depth,
+            "the deep tree is compacted"
+        );
+        // 64·k + 37 rows: whole blocks, a partial block, and a partial group of 8.
+        let n = 4096 + 64 + 37;
+        let cols: Vec<Vec<f64>> = (0..nf)
+            .map(|f| {
+                (0..n)
+                    .map(|i| match (i * 7 + f * 13) % 17 {
+                        0 => f64::NAN,
+                        v => -0.3 + 0.06 * v as f64,
+                    })
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
+        let mut out = vec![0.0; n];
+        flat.accumulate(&refs, &mut out);
+        for r in 0..n {
+            let row: Vec<f64> = cols.iter().map(|c| c[r]).collect();
+            let want: f64 = trees.iter().map(|t| t.predict_row(&row)).sum();
+            assert_eq!(out[r], want, "row {r}");
+        }
+        // Some rows stop at the deep tree's root, some walk on past the compaction level.
+        let deep: Vec<f64> = (0..n)
+            .map(|r| trees[0].predict_row(&cols.iter().map(|c| c[r]).collect::<Vec<_>>()))
+            .collect();
+        let past = f64::from(flat.trees[0].compact_at) + 0.5;
+        assert!(
+            deep.contains(&0.5) && deep.iter().any(|&v| v > past || v == -1.0),
+            "compact_at {past} {:?}",
+            &deep[..40]
+        );
     }
 
     #[test]
