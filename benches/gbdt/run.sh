@@ -15,7 +15,7 @@
 #
 # usage: benches/gbdt/run.sh [DATA_DIR]   (default: /tmp/gbdt-bench; data is reused if there)
 # env:   ROWS (default 1000000), REPEAT (fits per setting, best kept; default 1),
-#        PASSES (scoring passes per thread count; default 7)
+#        PASSES (scoring passes per thread count; default 7), SKIP_BUILD=1 (use the built examples)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -34,7 +34,8 @@ if [[ ! -s "$data/train.parquet" || ! -s "$data/test.parquet" || "${REGEN:-0}" =
 fi
 
 echo "== build (release)" >&2
-(cd "$repo" && cargo build --release --example gbdt_bench --example logistic_bench \
+# SKIP_BUILD=1 uses the example binaries already in target/release/examples.
+[[ "${SKIP_BUILD:-0}" == 1 ]] || (cd "$repo" && cargo build --release --example gbdt_bench --example logistic_bench \
   --example gbdt_score_bench >&2)
 
 echo "== machine" >&2
