@@ -191,6 +191,9 @@ fn fit_and_suggestions_ignore_facts_after_the_as_of_date() {
         .suggest_all(&cut, as_of, None)
         .expect("suggest");
     assert_eq!(full, truncated);
+    // The one-pass path gives the same lists.
+    let (_, both) = Recommender::fit_and_suggest(&wh, as_of, &cfg, None).expect("fit_and_suggest");
+    assert_eq!(both, full);
 }
 
 #[test]

@@ -54,6 +54,12 @@ pub enum RecommendCommand {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Pseudo-count of the back-off smoothing.
+        #[arg(long, default_value_t = 20.0)]
+        smoothing: f64,
+        /// 90-day training windows before the as-of date.
+        #[arg(long, default_value_t = 4)]
+        windows: usize,
         /// Also fit and score the alternative model (one smartcore logistic regression per
         /// product).
         #[arg(long)]
@@ -84,9 +90,17 @@ pub fn run(args: RecommendArgs) -> Result<ExitCode> {
         top,
         json,
         compare_logistic,
+        smoothing,
+        windows,
     }) = args.command
     {
-        return evaluate(data, as_of, top, json, compare_logistic);
+        let cfg = RecommendConfig {
+            top_k: top,
+            smoothing,
+            history_windows: windows,
+            ..RecommendConfig::default()
+        };
+        return evaluate(data, as_of, cfg, json, compare_logistic);
     }
     let data = args
         .data
@@ -105,10 +119,13 @@ pub fn run(args: RecommendArgs) -> Result<ExitCode> {
         top_k: args.top,
         ..RecommendConfig::default()
     };
-    let rec = Recommender::fit(&wh, as_of, &cfg)?;
-    spinner.set_message("suggesting");
-    let by_id = rec.suggest_all(&wh, as_of, None)?;
+    let loaded = started.elapsed().as_secs_f64();
+    spinner.set_message("fitting the adoption model and suggesting");
+    let t_fit = Instant::now();
+    let (_, by_id) = Recommender::fit_and_suggest(&wh, as_of, &cfg, None)?;
+    let fit_suggest_s = t_fit.elapsed().as_secs_f64();
     spinner.finish_and_clear();
+    eprintln!("load {loaded:.2} s, fit + suggest_all {fit_suggest_s:.2} s");
     let mut ids: Vec<&String> = by_id.keys().collect();
     ids.sort();
     let rows: Vec<Row> = ids
@@ -214,7 +231,7 @@ fn write_rows(rows: &[Row], path: &std::path::Path) -> Result<()> {
 fn evaluate(
     data: PathBuf,
     as_of: Option<NaiveDate>,
-    top: usize,
+    cfg: RecommendConfig,
     json: bool,
     compare_logistic: bool,
 ) -> Result<ExitCode> {
@@ -229,10 +246,6 @@ fn evaluate(
         }
     };
     spinner.set_message("fitting and evaluating");
-    let cfg = RecommendConfig {
-        top_k: top,
-        ..RecommendConfig::default()
-    };
     let r = recommend::evaluate(&wh, as_of, &cfg, compare_logistic)?;
     spinner.finish_and_clear();
     if json {

@@ -17,6 +17,7 @@ mod rightsize;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::scoring::{ProductSuggestion, SuggestionKind};
@@ -199,6 +200,30 @@ pub(crate) fn training_snapshots(
         .collect())
 }
 
+/// The tables both fitting and suggesting read, extracted once.
+struct Tables {
+    catalogue: Catalogue,
+    customers: Customers,
+    assignments: Assignments,
+}
+
+impl Tables {
+    /// Reads the tables; products are indexed by `catalogue` (the warehouse's own, or the one
+    /// a recommender was fitted with).
+    fn read(wh: &Warehouse, catalogue: Catalogue) -> Result<Self, RecommendError> {
+        let t = std::time::Instant::now();
+        let customers = Customers::from_warehouse(wh)?;
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "customers read");
+        let assignments = Assignments::from_warehouse(wh, &catalogue, &customers)?;
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "assignments read");
+        Ok(Tables {
+            catalogue,
+            customers,
+            assignments,
+        })
+    }
+}
+
 impl Recommender {
     /// Learns from adoptions visible at `as_of` (`start_date ≤ as_of`): snapshots every 90 days
     /// before `as_of`, each labelled with the products added in the following 90 days.
@@ -208,18 +233,45 @@ impl Recommender {
         cfg: &RecommendConfig,
     ) -> Result<Self, RecommendError> {
         cfg.validate()?;
-        let cat = Catalogue::from_warehouse(wh)?;
-        let customers = Customers::from_warehouse(wh)?;
-        let eligible = data::eligibility(&cat, &customers);
-        let asg = Assignments::from_warehouse(wh, &cat, &customers)?;
+        let tables = Tables::read(wh, Catalogue::from_warehouse(wh)?)?;
+        Self::fit_from(wh, as_of, cfg, &tables)
+    }
+
+    /// [`fit`](Self::fit) then [`suggest_all`](Self::suggest_all) at the same date, reading the
+    /// customer and assignment tables once (what a scoring run wants).
+    pub fn fit_and_suggest(
+        wh: &Warehouse,
+        as_of: NaiveDate,
+        cfg: &RecommendConfig,
+        risk: Option<&HashMap<String, f64>>,
+    ) -> Result<(Self, HashMap<String, Vec<ProductSuggestion>>), RecommendError> {
+        cfg.validate()?;
+        let tables = Tables::read(wh, Catalogue::from_warehouse(wh)?)?;
+        let rec = Self::fit_from(wh, as_of, cfg, &tables)?;
+        let out = rec.suggest_from(wh, as_of, risk, tables)?;
+        Ok((rec, out))
+    }
+
+    fn fit_from(
+        wh: &Warehouse,
+        as_of: NaiveDate,
+        cfg: &RecommendConfig,
+        tables: &Tables,
+    ) -> Result<Self, RecommendError> {
+        let t = std::time::Instant::now();
+        let (cat, customers, asg) = (&tables.catalogue, &tables.customers, &tables.assignments);
+        let eligible = data::eligibility(cat, customers);
         let d = day(as_of);
-        let snapshots = training_snapshots(wh, &cat, &customers, &asg, d, cfg.history_windows)?;
-        let model = AdoptionModel::fit(&cat, &customers, &eligible, &snapshots, cfg.smoothing);
-        let retention_offers = retention_offers(wh, &cat, &customers, d, cfg)?;
+        let snapshots = training_snapshots(wh, cat, customers, asg, d, cfg.history_windows)?;
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "fit: snapshots built");
+        let model = AdoptionModel::fit(cat, customers, &eligible, &snapshots, cfg.smoothing);
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "fit: model counted");
+        let retention_offers = retention_offers(wh, cat, customers, d, cfg)?;
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "fit: retention offers");
         Ok(Recommender {
             config: cfg.clone(),
             fitted_as_of: as_of,
-            catalogue: cat,
+            catalogue: cat.clone(),
             model,
             retention_offers,
         })
@@ -236,30 +288,67 @@ impl Recommender {
         as_of: NaiveDate,
         risk: Option<&HashMap<String, f64>>,
     ) -> Result<HashMap<String, Vec<ProductSuggestion>>, RecommendError> {
-        let prepared = self.prepare(wh, as_of)?;
+        self.check_catalogue(&Catalogue::from_warehouse(wh)?)?;
+        let tables = Tables::read(wh, self.catalogue.clone())?;
+        self.suggest_from(wh, as_of, risk, tables)
+    }
+
+    fn suggest_from(
+        &self,
+        wh: &Warehouse,
+        as_of: NaiveDate,
+        risk: Option<&HashMap<String, f64>>,
+        tables: Tables,
+    ) -> Result<HashMap<String, Vec<ProductSuggestion>>, RecommendError> {
+        let t = std::time::Instant::now();
+        let prepared = self.prepare(wh, as_of, tables)?;
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "suggest: prepared");
+        // Customers in parallel chunks, each with its own cache of ranked adoptions per key.
+        let lists: Vec<Vec<(usize, Vec<ProductSuggestion>)>> = prepared
+            .active
+            .par_chunks(8_192)
+            .map(|chunk| {
+                let mut cache: HashMap<Vec<u64>, Vec<ProductSuggestion>> = HashMap::new();
+                let mut buf = Vec::new();
+                chunk
+                    .iter()
+                    .map(|&c| {
+                        (
+                            c,
+                            self.suggest_one(&prepared, c, risk, &mut cache, &mut buf),
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
         let mut out = HashMap::with_capacity(prepared.active.len());
-        let mut cache: HashMap<Vec<u64>, Vec<(f64, Evidence)>> = HashMap::new();
-        let mut buf = Vec::new();
-        for &c in &prepared.active {
-            let list = self.suggest_one(&prepared, c, risk, &mut cache, &mut buf);
+        for (c, list) in lists.into_iter().flatten() {
             out.insert(prepared.customers.ids[c].clone(), list);
         }
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "suggest: lists built");
         Ok(out)
     }
 
     /// Everything `suggest_all` reads from the warehouse at `as_of`.
-    fn prepare(&self, wh: &Warehouse, as_of: NaiveDate) -> Result<Prepared, RecommendError> {
-        let cat = Catalogue::from_warehouse(wh)?;
-        self.check_catalogue(&cat)?;
-        let customers = Customers::from_warehouse(wh)?;
+    fn prepare(
+        &self,
+        wh: &Warehouse,
+        as_of: NaiveDate,
+        tables: Tables,
+    ) -> Result<Prepared, RecommendError> {
+        let t = std::time::Instant::now();
+        let Tables {
+            customers,
+            assignments: asg,
+            ..
+        } = tables;
         let eligible = data::eligibility(&self.catalogue, &customers);
-        let asg = Assignments::from_warehouse(wh, &self.catalogue, &customers)?;
         let d = day(as_of);
         let holdings = adoption::holdings_at(&asg, customers.len(), self.catalogue.len(), d);
-        let overage = adoption::recent_overage(wh, &customers, &[d])?
-            .pop()
-            .unwrap_or_default();
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "suggest: holdings");
         let plans = rightsize::PlanInputs::collect(wh, &self.catalogue, &customers, &asg, d)?;
+        let overage = plans.recent_overage.clone();
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "suggest: plan inputs");
         let active = (0..customers.len())
             .filter(|&c| customers.active_at(c, d))
             .collect();
@@ -293,24 +382,32 @@ impl Recommender {
         Ok(())
     }
 
-    /// Adoption probabilities of every product for customer `c` (0 for held or ineligible).
-    fn adoption_probs<'a>(
+    /// The adoption suggestions of customers with this level-0 key (segment, overage, holdings),
+    /// ranked by expected gain: the top `top_k + 2` (spares for products that right-sizing or
+    /// retention already took). Everything in them depends on the key only, so they are built
+    /// once per distinct key and cloned per customer.
+    fn ranked_adoptions(
         &self,
-        prep: &Prepared,
-        c: usize,
-        cache: &'a mut HashMap<Vec<u64>, Vec<(f64, Evidence)>>,
-        buf: &mut Vec<u64>,
-    ) -> &'a [(f64, Evidence)] {
-        let seg = prep.customers.segment[c];
-        level0_key(buf, seg, prep.overage[c], prep.holdings.row(c));
-        if !cache.contains_key(buf.as_slice()) {
-            let probs = self.model.predict(&self.catalogue, buf);
-            cache.insert(buf.clone(), probs);
-        }
-        cache
-            .get(buf.as_slice())
-            .map(|v| v.as_slice())
-            .unwrap_or(&[])
+        key: &[u64],
+        segment: &str,
+        eligible: &[bool],
+    ) -> Vec<ProductSuggestion> {
+        let cat = &self.catalogue;
+        let probs = self.model.predict(cat, key);
+        let held = &key[1..];
+        let mut ranked: Vec<(f64, usize)> = (0..cat.len())
+            .filter(|&p| probs[p].0 > 0.0 && eligible[p] && !adoption::has(held, p))
+            .map(|p| (probs[p].0 * cat.products[p].monthly_margin(), p))
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked
+            .iter()
+            .take(self.config.top_k + 2)
+            .map(|&(gain, p)| {
+                let (prob, evidence) = probs[p];
+                adoption_suggestion(cat, p, prob, gain, evidence, segment)
+            })
+            .collect()
     }
 
     fn suggest_one(
@@ -318,7 +415,7 @@ impl Recommender {
         prep: &Prepared,
         c: usize,
         risk: Option<&HashMap<String, f64>>,
-        cache: &mut HashMap<Vec<u64>, Vec<(f64, Evidence)>>,
+        cache: &mut HashMap<Vec<u64>, Vec<ProductSuggestion>>,
         buf: &mut Vec<u64>,
     ) -> Vec<ProductSuggestion> {
         let cat = &self.catalogue;
@@ -342,16 +439,20 @@ impl Recommender {
             }
         }
         if list.len() < k {
-            let probs = self.adoption_probs(prep, c, cache, buf);
-            let mut ranked: Vec<(f64, usize)> = (0..cat.len())
-                .filter(|&p| may_offer(p) && probs[p].0 > 0.0)
-                .filter(|&p| list.iter().all(|s| s.product_id != cat.products[p].id))
-                .map(|p| (probs[p].0 * cat.products[p].monthly_margin(), p))
-                .collect();
-            ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            for &(gain, p) in ranked.iter().take(k - list.len()) {
-                let (prob, evidence) = probs[p];
-                list.push(adoption_suggestion(cat, p, prob, gain, evidence, segment));
+            level0_key(buf, seg as u16, prep.overage[c], held);
+            if !cache.contains_key(buf.as_slice()) {
+                let ranked = self.ranked_adoptions(buf, segment, &prep.eligible[seg]);
+                cache.insert(buf.clone(), ranked);
+            }
+            if let Some(ranked) = cache.get(buf.as_slice()) {
+                let room = k - list.len();
+                let extra: Vec<ProductSuggestion> = ranked
+                    .iter()
+                    .filter(|s| list.iter().all(|t| t.product_id != s.product_id))
+                    .take(room)
+                    .cloned()
+                    .collect();
+                list.extend(extra);
             }
         }
         list

@@ -11,6 +11,8 @@
 //! * monthly usage = mean `data_gb` of the usage rows in (D − 90, D] when the table has monthly
 //!   grain, or their sum × 30.4375 / 90 when it has daily grain (grain detected from the rows:
 //!   more than 1.5 rows per customer-month = daily);
+//! * only a plan with a finite allowance can cause overage (overage billed while on an
+//!   unlimited plan is a leftover of an earlier plan and triggers nothing);
 //! * candidates: plans of the same category the customer may buy and does not hold, with
 //!   allowance × lines ≥ monthly usage (null allowance = unlimited);
 //! * the cheapest candidate by list price is suggested when the saving
@@ -18,7 +20,7 @@
 
 use std::collections::HashSet;
 
-use super::adoption::Assignments;
+use super::adoption::{Assignments, OVERAGE_WINDOW_DAYS};
 use super::data::{dates, floats, strs, Catalogue, Customers, IdLookup};
 use super::RecommendError;
 use crate::scoring::{ProductSuggestion, SuggestionKind};
@@ -34,6 +36,8 @@ pub(crate) struct PlanInputs {
     /// Current data plan and its monthly fee.
     pub current: Vec<Option<(usize, f64)>>,
     pub avg_overage: Vec<f64>,
+    /// An invoice with overage in the last [`OVERAGE_WINDOW_DAYS`] (the adoption model's flag).
+    pub recent_overage: Vec<bool>,
     /// Data GB per month, `None` without usage rows in the window.
     pub monthly_usage: Vec<Option<f64>>,
     /// Σ fee × margin_rate of the products held (the margin a churn would lose each month).
@@ -63,20 +67,23 @@ impl PlanInputs {
                 current[c] = Some((p, fee));
             }
         }
+        let (avg_overage, recent_overage) = overage(wh, customers, d)?;
         Ok(PlanInputs {
             current,
-            avg_overage: average_overage(wh, customers, d)?,
+            avg_overage,
+            recent_overage,
             monthly_usage: monthly_usage(wh, customers, d)?,
             monthly_margin,
         })
     }
 }
 
-fn average_overage(
+/// Mean overage over invoices dated in (d − 90, d], and whether one in (d − 62, d] had any.
+fn overage(
     wh: &Warehouse,
     customers: &Customers,
     d: i32,
-) -> Result<Vec<f64>, RecommendError> {
+) -> Result<(Vec<f64>, Vec<bool>), RecommendError> {
     let df = &wh.invoices;
     let t = Table::Invoice;
     let cust = strs(df, t, invoice::CUSTOMER_ID)?;
@@ -84,6 +91,7 @@ fn average_overage(
     let over = floats(df, t, invoice::OVERAGE_AMOUNT)?;
     let mut sum = vec![0.0; customers.len()];
     let mut count = vec![0u32; customers.len()];
+    let mut recent = vec![false; customers.len()];
     let mut ids = IdLookup::new(&customers.index);
     for ((c, day), o) in cust.iter().zip(date.iter()).zip(over.iter()) {
         let (Some(c), Some(day)) = (c, day) else {
@@ -93,14 +101,19 @@ fn average_overage(
             continue;
         }
         let Some(ci) = ids.get(c) else { continue };
-        sum[ci as usize] += o.unwrap_or(0.0);
+        let o = o.unwrap_or(0.0);
+        sum[ci as usize] += o;
         count[ci as usize] += 1;
+        if o > 0.0 && day > d - OVERAGE_WINDOW_DAYS {
+            recent[ci as usize] = true;
+        }
     }
-    Ok(sum
+    let avg = sum
         .iter()
         .zip(&count)
         .map(|(s, &k)| if k > 0 { s / k as f64 } else { 0.0 })
-        .collect())
+        .collect();
+    Ok((avg, recent))
 }
 
 fn monthly_usage(
@@ -222,7 +235,8 @@ pub fn cheapest_fitting_plan(
     monthly_usage_gb: f64,
     may_offer: &dyn Fn(usize) -> bool,
 ) -> Option<PlanFit> {
-    if avg_overage <= 0.0 || !cat.is_plan(current) {
+    // Overage on an unlimited plan is a leftover of an earlier plan: nothing to right-size.
+    if avg_overage <= 0.0 || !cat.is_plan(current) || !cat.allowance(current).is_finite() {
         return None;
     }
     let list = cat.products[current].monthly_price;
@@ -327,6 +341,8 @@ mod tests {
         assert!(cheapest_fitting_plan(&cat, 0, 15.0, 14.0, 12.0, &|p| p != 1).is_none());
         // TV is not a data plan.
         assert!(cheapest_fitting_plan(&cat, 4, 12.0, 10.0, 1.0, &|_| true).is_none());
+        // Overage billed while on the unlimited plan comes from an earlier plan: no offer.
+        assert!(cheapest_fitting_plan(&cat, 3, 50.0, 20.0, 10.0, &|_| true).is_none());
     }
 
     #[test]
