@@ -21,8 +21,10 @@ use polars::prelude::{DataFrame, DataType, ParquetReader, SerReader};
 
 const LABEL: &str = "y";
 
-/// Feature columns (file order, label dropped) and labels of a Parquet file.
-fn read(path: &str) -> Result<(Vec<String>, Vec<Vec<f64>>, Vec<f64>)> {
+/// Feature names, feature columns (file order, label dropped) and labels of a Parquet file.
+type Table = (Vec<String>, Vec<Vec<f64>>, Vec<f64>);
+
+fn read(path: &str) -> Result<Table> {
     let file = File::open(path).with_context(|| format!("cannot open {path}"))?;
     let df: DataFrame = ParquetReader::new(file)
         .finish()
