@@ -479,3 +479,36 @@ fn clv_on_transactions_writes_parameters_and_holdout() {
     let err = text(&o.stderr);
     assert!(err.contains("row 2") && err.contains("yesterday"), "{err}");
 }
+
+/// Speed at scale (not run by default): `CHURN_CLV_BENCH_DATA=/path/to/1M/warehouse
+/// cargo test --release --test value -- --ignored --nocapture clv_speed`.
+#[test]
+#[ignore]
+fn clv_speed_on_a_large_warehouse() {
+    let Some(dir) = std::env::var_os("CHURN_CLV_BENCH_DATA") else {
+        eprintln!("set CHURN_CLV_BENCH_DATA to a warehouse directory");
+        return;
+    };
+    let t0 = std::time::Instant::now();
+    let (wh, _) = warehouse::load(Path::new(&dir)).expect("load");
+    let load = t0.elapsed().as_secs_f64();
+    let at = wh.observed_until().expect("dated facts");
+    let t1 = std::time::Instant::now();
+    let inputs = margin_inputs(&wh, at).expect("inputs");
+    let margin_s = t1.elapsed().as_secs_f64();
+    let cfg = ClvConfig::default();
+    let t2 = std::time::Instant::now();
+    let total: f64 = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| contractual_clv((i % 100) as f64 / 100.0, m, &cfg).clv)
+        .sum();
+    let clv_s = t2.elapsed().as_secs_f64();
+    eprintln!(
+        "{} customers in dim_customer, {} active at {at}: load {load:.2}s, margin_inputs \
+         {margin_s:.2}s, contractual_clv {clv_s:.4}s (total {total:.0})",
+        wh.customers.height(),
+        inputs.len()
+    );
+    assert!(total > 0.0);
+}
