@@ -13,16 +13,18 @@
 # build. Peak RSS from /usr/bin/time -v. Finally the saved snapshot is loaded back (what
 # `churn serve` does at startup when a batch run left a current snapshot).
 #
-# Usage: benches/scoring/run.sh [W1M_DIR] [WORK_DIR]   (env ALGOS="logistic gbdt ...")
+# Usage: benches/scoring/run.sh [W1M_DIR] [WORK_DIR]   (env ALGOS="logistic gbdt ...", BIN=...)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 W1M=${1:-/tmp/w1m}
 WORK=${2:-/tmp/scoring-bench}
 ALGOS=${ALGOS:-"logistic gbdt random_forest"}
-BIN=target/release/churn
+# BIN: a prebuilt release binary (default: build target/release/churn).
 export CI=true
-
-cargo build --release --bin churn
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --bin churn
+  BIN=target/release/churn
+fi
 mkdir -p "$WORK"
 if [ ! -f "$W1M/dim_customer.parquet" ]; then
   "$BIN" generate --out "$W1M" --customers 1000000 --months 24 --seed 42
