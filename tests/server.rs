@@ -224,6 +224,7 @@ fn config() -> ServeConfig {
         limits: Limits {
             max_ids: 3,
             max_page_size: 2,
+            max_message_bytes: 4000,
             ..Limits::default()
         },
         ..ServeConfig::default()
@@ -368,6 +369,13 @@ async fn every_rpc_answers_from_the_snapshot_and_refuses_bad_requests_by_name() 
             "`customer_ids`: 4 values, at most 3 per request"
         )
     );
+    let huge = pb::ScoreCustomersRequest {
+        customer_ids: vec!["C".repeat(4096)],
+        ..Default::default()
+    };
+    let (code, msg) = code_of(c.score_customers(huge).await);
+    assert_eq!(code, Code::ResourceExhausted);
+    assert!(msg.contains("the limit is: 4000 bytes"), "{msg}");
     let unknown = pb::ScoreCustomersRequest {
         customer_ids: vec!["C1".into(), "X1".into(), "X2".into()],
         ..Default::default()

@@ -16,6 +16,7 @@ pub mod client;
 pub mod convert;
 pub mod error;
 pub mod metrics;
+pub mod oversize;
 pub mod service;
 pub mod snapshot;
 pub mod source;
@@ -271,7 +272,9 @@ pub async fn start(
         tokens: config.tokens.clone(),
         metrics: metrics.clone(),
     };
-    let api = tonic::service::interceptor::InterceptedService::new(api, auth);
+    let api = oversize::OversizeAsExhausted(tonic::service::interceptor::InterceptedService::new(
+        api, auth,
+    ));
 
     let listener = TcpListener::bind(config.addr)
         .await
