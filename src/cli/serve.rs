@@ -152,7 +152,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let running = server::start(config, Arc::new(loader)).await?;
         eprintln!(
             "serving churn.v1.ChurnService on {}{} (data {}, models {}); Ctrl-C or SIGTERM stops",
@@ -167,5 +167,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         running.run_until(server::shutdown_signal()).await?;
         eprintln!("stopped");
         Ok(ExitCode::SUCCESS)
-    })
+    });
+    // A snapshot build still running on a blocking thread must not hold the exit: calls are
+    // drained, the build's result would be thrown away anyway.
+    runtime.shutdown_background();
+    result
 }
