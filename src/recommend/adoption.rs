@@ -256,6 +256,7 @@ fn category_bits(cat: &Catalogue, holdings: &[u64]) -> Vec<u64> {
 impl AdoptionModel {
     /// Counts from snapshots: for each `(day, holdings, overage flags, adoptions)`, every
     /// customer active at `day` is exposed to every eligible product it does not hold.
+    #[allow(clippy::needless_range_loop)] // customer and product indices address several arrays
     pub(crate) fn fit(
         cat: &Catalogue,
         customers: &Customers,

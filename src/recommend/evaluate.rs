@@ -79,6 +79,7 @@ fn top_k(scores: &[(f64, usize)], k: usize) -> Vec<usize> {
 
 /// Fits as of `as_of` and scores the three rankings on adoptions in the following 90 days.
 /// `with_logistic` also fits and scores the smartcore alternative (slower).
+#[allow(clippy::needless_range_loop)] // customer and product indices address several arrays
 pub fn evaluate(
     wh: &Warehouse,
     as_of: NaiveDate,

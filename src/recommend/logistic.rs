@@ -34,6 +34,7 @@ impl LogisticAdoption {
         out.push(overage as u8 as f64);
     }
 
+    #[allow(clippy::needless_range_loop)] // customer and product indices address several arrays
     pub fn fit(
         cat: &Catalogue,
         customers: &Customers,
