@@ -6,12 +6,15 @@
 //! contract. [`output`] and [`progress`] are the shared plumbing for writing files atomically
 //! and showing progress on a terminal.
 
+pub mod campaigns;
 pub mod features;
 pub mod generate;
 pub mod output;
 pub mod progress;
+pub mod recommend;
 pub mod registry;
 pub mod scoring;
+pub mod server;
 pub mod training;
 pub mod value;
 pub mod warehouse;

@@ -39,6 +39,18 @@ use churn::warehouse::{self, LoadReport};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Log format on stderr (level: CHURN_LOG, e.g. `info`, `churn=debug`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for log shippers).
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -188,6 +200,17 @@ enum Command {
     /// Lifetime value: contractual CLV from the champion's risk (`clv backtest` checks it), or
     /// BG/NBD + Gamma-Gamma on a transaction log (--transactions).
     Clv(cli::clv::ClvArgs),
+    /// Customers ranked by value at risk (risk × CLV) with reasons, suggestions and an action.
+    Prioritize(cli::prioritize::PrioritizeArgs),
+    /// Next-best-product suggestions per active customer; `recommend evaluate` scores them on later adoptions.
+    Recommend(cli::recommend::RecommendArgs),
+    /// Retention effectiveness: per-campaign uplift with 95% CI, risk deciles, uplift model (Qini).
+    Campaigns(cli::campaigns::CampaignsArgs),
+    /// Serve scores over gRPC (churn.v1): health, reflection, TLS, tokens, metrics, hot reload.
+    /// With no arguments, serves the demo warehouse (generated and trained on first run).
+    Serve(cli::serve::ServeArgs),
+    /// Score one customer on a running `churn serve` (the gRPC client).
+    Score(cli::score::ScoreArgs),
     /// The demo: generate a warehouse, validate it, build features, train and compare models.
     Demo {
         /// Working directory for the demo warehouse and outputs.
@@ -333,8 +356,15 @@ impl From<Format> for FileFormat {
 }
 
 fn main() -> ExitCode {
-    init_logging();
+    restore_sigpipe();
     let cli = Cli::parse();
+    // A server logs its lifecycle (info); other commands only warnings.
+    let level = if matches!(cli.command, Some(Command::Serve(_))) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(cli.log_format, level);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -344,13 +374,32 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+/// `churn prioritize | head` must end quietly when the reader goes away, as Unix tools do,
+/// instead of panicking in `println!`: restore the default SIGPIPE action that the Rust
+/// runtime turns off. Not for `serve`, which writes to sockets and must outlive its clients.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    if std::env::args().nth(1).as_deref() != Some("serve") {
+        // SAFETY: called first thing in main, before any thread exists; `signal` with
+        // SIG_DFL installs no handler code.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+}
+
+fn init_logging(format: LogFormat, default_level: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("CHURN_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+    let filter =
+        EnvFilter::try_from_env("CHURN_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -513,6 +562,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Some(Command::Clv(a)) => cli::clv::run(a),
+        Some(Command::Prioritize(a)) => cli::prioritize::run(a),
+        Some(Command::Recommend(a)) => cli::recommend::run(a),
+        Some(Command::Campaigns(a)) => cli::campaigns::run(a),
+        Some(Command::Serve(a)) => cli::serve::run(a),
+        Some(Command::Score(a)) => cli::score::run(a),
         Some(Command::Demo {
             dir,
             customers,
