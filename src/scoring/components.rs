@@ -76,13 +76,13 @@ pub(crate) fn suggestions(
     };
     let mut rcfg = cfg.recommend.clone();
     rcfg.top_k = cfg.top_products;
-    let rec = Recommender::fit(wh, as_of, &rcfg).map_err(err)?;
     let risk: HashMap<String, f64> = ids
         .iter()
         .zip(probability)
         .map(|(id, p)| (id.to_string(), *p))
         .collect();
-    let by_id = rec.suggest_all(wh, as_of, Some(&risk)).map_err(err)?;
+    // One pass over the customer and assignment tables for fit and suggest.
+    let (_rec, by_id) = Recommender::fit_and_suggest(wh, as_of, &rcfg, Some(&risk)).map_err(err)?;
     drop(risk);
     let mut out: Vec<Vec<ProductSuggestion>> = vec![Vec::new(); ids.len()];
     for (id, list) in by_id {
