@@ -760,8 +760,10 @@ fn a_cancellation_ticket_signals_churn_in_the_next_three_months() {
         "only {} flagged customer-months",
         counts[1][0]
     );
+    // A talked-round caller carries RECENT_CANCEL_TICKET (+1.3 on the log-odds, ≈ 3.7× the
+    // monthly hazard) for two months; hidden frailty (now small) adds little selection on top.
     assert!(
-        with > 4.0 * without,
+        with > 3.0 * without,
         "with a cancellation ticket {with}, without {without}"
     );
 }

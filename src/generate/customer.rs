@@ -13,7 +13,10 @@ use super::catalog::{
     CLD_WORK, IOT_FLEET, IOT_HOME, IOT_TRACK, MOBILE_LADDER, N_PRODUCTS, PRODUCTS, REGIONS,
     SEC_END, SEC_FW, SEC_HOME, SEC_VPN, TIER_MIX, TV_BASIC,
 };
-use super::hazard::{sigmoid, ContractClock, Latent, NEAR_END_DAYS};
+use super::hazard::{
+    sigmoid, ContractClock, Latent, FRAILTY_SD, NEAR_END_DAYS, SATISFACTION_LEVEL_SD,
+    SATISFACTION_START_SD,
+};
 
 /// Share of the base that already existed before the window: tenure is uniform on 0–6 years for
 /// half of them, exponential with mean 500 days (capped at 6 years) for the other half.
@@ -301,10 +304,10 @@ impl Customer {
         };
         let tier_mul = [0.8, 1.0, 1.3, 1.7][usize::from(tier)];
         let price_sensitivity = sigmoid([-0.3, -0.6, -1.2][s] + 0.9 * d.z());
-        let frailty = 0.7 * d.z();
+        let frailty = FRAILTY_SD * d.z();
         let stress = sigmoid([-2.0, -2.4, -2.8][s] + 0.9 * d.z());
-        let sat_base = 0.3 + 0.6 * d.z();
-        let satisfaction = sat_base + 0.3 * d.z();
+        let sat_base = 0.3 + SATISFACTION_LEVEL_SD * d.z();
+        let satisfaction = sat_base + SATISFACTION_START_SD * d.z();
         let location = (0.3 * d.z()).exp();
         let business = segment.is_business();
         let data_need = d.lognormal(if business { 5.0 } else { 8.0 } * tier_mul, 0.7);

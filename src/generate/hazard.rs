@@ -53,7 +53,7 @@ pub const OUTAGE_HOURS: f64 = 0.12;
 pub const USAGE_DECLINE: f64 = 2.0;
 /// Per product held beyond the first, at most 4.
 pub const PER_EXTRA_PRODUCT: f64 = -0.3;
-/// × latent satisfaction (unobserved; about N(0.3, 0.7)).
+/// × latent satisfaction (seen only through tickets and their scores; about N(0.3, 0.45)).
 pub const SATISFACTION: f64 = -0.6;
 /// A cancellation ticket opened this month (the month's own event).
 pub const CANCEL_TICKET: f64 = 3.0;
@@ -61,6 +61,22 @@ pub const CANCEL_TICKET: f64 = 3.0;
 pub const OUTAGE_EVENT: f64 = 0.35;
 /// The probability of a cancellation call this month is `sigmoid(lp + CANCEL_INTENT)`.
 pub const CANCEL_INTENT: f64 = -0.3;
+
+/// How much of the customer stays hidden. The oracle (the truth tables) is the yardstick models
+/// are measured against, so the purely unobservable part of the hazard is kept small: what a
+/// model cannot see bounds how close it can get.
+///
+/// Frailty: a constant per customer, `FRAILTY_SD · z`, never shown in any table (was 0.7).
+pub const FRAILTY_SD: f64 = 0.3;
+/// Long-run satisfaction level `0.3 + SATISFACTION_LEVEL_SD · z` (was 0.6).
+pub const SATISFACTION_LEVEL_SD: f64 = 0.4;
+/// Starting satisfaction = level + `SATISFACTION_START_SD · z` (was 0.3).
+pub const SATISFACTION_START_SD: f64 = 0.2;
+/// Noise of a ticket's satisfaction score around `3.6 + 0.9 · satisfaction − …` (was 0.7).
+pub const SCORE_NOISE_SD: f64 = 0.5;
+/// Ticket rates × `exp(TICKET_SATISFACTION · satisfaction)`: unhappy customers call more
+/// (was −0.25).
+pub const TICKET_SATISFACTION: f64 = -0.4;
 
 /// The logistic function.
 pub fn sigmoid(x: f64) -> f64 {
@@ -106,7 +122,7 @@ pub enum ContractClock {
 /// The unobserved side of a customer that moves the hazard.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Latent {
-    /// Constant per customer, N(0, 0.7).
+    /// Constant per customer, N(0, [`FRAILTY_SD`]).
     pub frailty: f64,
     /// Drifts month to month with experience.
     pub satisfaction: f64,

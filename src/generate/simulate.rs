@@ -21,9 +21,9 @@ use super::catalog::{Category, Segment, PRODUCTS, REGIONS};
 use super::customer::{cents, Bill, Customer, Dice, TicketMemo, UsageMemo};
 use super::hazard::{
     self, calendar_lp, cancel_probability, expected_hazard, p_churn_3m, sigmoid, ContractClock,
-    Signals, CANCEL_TICKET, OUTAGE_EVENT, PER_EXTRA_PRODUCT,
+    Signals, CANCEL_TICKET, OUTAGE_EVENT, PER_EXTRA_PRODUCT, SCORE_NOISE_SD, TICKET_SATISFACTION,
 };
-use super::rows::ChunkRows;
+use super::rows::{ChunkRows, TicketRows};
 
 /// Ticket category codes (index into `rows::TICKET_CATEGORIES`).
 const BILLING: u8 = 0;
@@ -124,6 +124,7 @@ fn simulate_customer(w: &World, idx: u32, rows: &mut ChunkRows) {
     let mut d = Dice(ChaCha8Rng::seed_from_u64(mix(w.seed, u64::from(idx))));
     let mut c = Customer::draw(&w.cal, idx, w.p_new, w.n_managers, &mut d);
     let first = if c.is_new { c.signup_month } else { 0 };
+    let first_ticket = rows.tickets.resolved.len();
     let mut churn_day = None;
     for m in first..w.cal.months() {
         if c.is_new && m == c.signup_month {
@@ -134,6 +135,9 @@ fn simulate_customer(w: &World, idx: u32, rows: &mut ChunkRows) {
             churn_day = Some(day);
             break;
         }
+    }
+    if let Some(cd) = churn_day {
+        abandon_after(&mut rows.tickets, first_ticket, cd);
     }
     finish(&c, w, churn_day, rows);
 }
@@ -496,9 +500,22 @@ fn push_campaign(
     e.effect.push(effect);
 }
 
+/// A churned customer's tickets from earlier months still open on the churn day are never
+/// resolved: resolutions (and their scores) dated after `churn_day` become null. The tickets of
+/// the churn month itself are already written that way; this catches the ones opened before it.
+fn abandon_after(t: &mut TicketRows, from: usize, churn_day: i32) {
+    let last = i64::from(churn_day + 1) * DAY_US;
+    for i in from..t.resolved.len() {
+        if t.resolved[i].is_some_and(|r| r >= last) {
+            t.resolved[i] = None;
+            t.score[i] = None;
+        }
+    }
+}
+
 /// Ticket rates scale with seats (more lines, more calls) and fall with satisfaction.
 fn ticket_scale(c: &Customer) -> f64 {
-    (-0.25 * c.latent.satisfaction).exp() * f64::from(c.seats).powf(0.35)
+    (TICKET_SATISFACTION * c.latent.satisfaction).exp() * f64::from(c.seats).powf(0.35)
 }
 
 /// Usage, dropped calls and outages of month `m` (`frac` of the month).
@@ -665,7 +682,8 @@ fn open_ticket(
         Some(r) => {
             let survey = !d.chance(NO_SURVEY);
             let days = (r - opened) as f64 / DAY_US as f64;
-            let x = 3.6 + 0.9 * c.latent.satisfaction - 0.35 * (1.0 + days).ln() + 0.7 * d.z();
+            let x = 3.6 + 0.9 * c.latent.satisfaction - 0.35 * (1.0 + days).ln()
+                + SCORE_NOISE_SD * d.z();
             survey.then(|| x.round().clamp(1.0, 5.0) as u8)
         }
         None => None,
