@@ -144,7 +144,7 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode> {
     }
     for p in &s.next_best_products {
         println!(
-            "  next best: {} ({:.2}/month): {}",
+            "  next best: {} (expected gain {:.2}/month): {}",
             p.product_name, p.expected_gain, p.rationale
         );
     }
