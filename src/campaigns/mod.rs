@@ -65,6 +65,23 @@ pub enum CampaignError {
     EmptyWarehouse,
 }
 
+/// Column `column` of a `table` frame as the typed array `typed` returns (e.g. `|c| c.str()`),
+/// with the table and column in the error.
+pub(crate) fn typed_column<'a, T: ?Sized>(
+    df: &'a polars::prelude::DataFrame,
+    table: Table,
+    column: &'static str,
+    typed: impl FnOnce(&'a polars::prelude::Column) -> polars::prelude::PolarsResult<&'a T>,
+) -> Result<&'a T, CampaignError> {
+    df.column(column)
+        .and_then(typed)
+        .map_err(|e| CampaignError::Column {
+            table,
+            column,
+            problem: e.to_string(),
+        })
+}
+
 /// Settings of the campaigns analysis. Every field has a default.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]

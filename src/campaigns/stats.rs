@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::CampaignError;
+use super::{typed_column, CampaignError};
 use crate::recommend::data::{date_of, day};
 use crate::warehouse::schema::{campaign, customer};
 use crate::warehouse::{Table, Warehouse};
@@ -72,14 +72,6 @@ pub fn newcombe_interval(x1: usize, n1: usize, x2: usize, n2: usize) -> Option<(
     Some((lo, hi))
 }
 
-fn column_err(column: &'static str, table: Table, e: impl std::fmt::Display) -> CampaignError {
-    CampaignError::Column {
-        table,
-        column,
-        problem: e.to_string(),
-    }
-}
-
 #[derive(Default)]
 struct Tally {
     kind: String,
@@ -129,14 +121,8 @@ pub fn campaign_stats(
     observed_until: NaiveDate,
 ) -> Result<Vec<CampaignStats>, CampaignError> {
     let cu = &wh.customers;
-    let ids = cu
-        .column(customer::ID)
-        .and_then(|c| c.str())
-        .map_err(|e| column_err(customer::ID, Table::Customer, e))?;
-    let churn = cu
-        .column(customer::CHURN_DATE)
-        .and_then(|c| c.date())
-        .map_err(|e| column_err(customer::CHURN_DATE, Table::Customer, e))?;
+    let ids = typed_column(cu, Table::Customer, customer::ID, |c| c.str())?;
+    let churn = typed_column(cu, Table::Customer, customer::CHURN_DATE, |c| c.date())?;
     let churn_of: std::collections::HashMap<&str, i32> = ids
         .iter()
         .zip(churn.phys.iter())
@@ -144,25 +130,15 @@ pub fn campaign_stats(
         .collect();
     let df = &wh.campaigns;
     let t = Table::CampaignTarget;
-    let s = |c: &'static str| {
-        df.column(c)
-            .and_then(|x| x.str())
-            .map_err(|e| column_err(c, t, e))
-    };
+    let s = |c: &'static str| typed_column(df, t, c, |x| x.str());
     let (cid, cust, kind, group) = (
         s(campaign::ID)?,
         s(campaign::CUSTOMER_ID)?,
         s(campaign::CAMPAIGN_TYPE)?,
         s(campaign::TREATMENT_GROUP)?,
     );
-    let target = df
-        .column(campaign::TARGET_DATE)
-        .and_then(|c| c.date())
-        .map_err(|e| column_err(campaign::TARGET_DATE, t, e))?;
-    let responded = df
-        .column(campaign::RESPONDED)
-        .and_then(|c| c.bool())
-        .map_err(|e| column_err(campaign::RESPONDED, t, e))?;
+    let target = typed_column(df, t, campaign::TARGET_DATE, |c| c.date())?;
+    let responded = typed_column(df, t, campaign::RESPONDED, |c| c.bool())?;
     let until = day(observed_until);
     let mut by_id: BTreeMap<String, Tally> = BTreeMap::new();
     for row in 0..df.height() {

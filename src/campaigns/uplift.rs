@@ -24,9 +24,10 @@ use smartcore::linalg::basic::arrays::Array;
 use smartcore::linalg::basic::matrix::DenseMatrix;
 use smartcore::linear::logistic_regression::{LogisticRegression, LogisticRegressionParameters};
 
-use super::{CampaignConfig, CampaignError};
+use super::{typed_column, CampaignConfig, CampaignError};
 use crate::features::columns::{AS_OF_DATE, CHURNED_90D, CUSTOMER_ID, FEATURES};
 use crate::recommend::data::{date_of, day};
+use crate::training::models::ChurnModel;
 use crate::warehouse::schema::campaign;
 use crate::warehouse::Warehouse;
 
@@ -82,27 +83,14 @@ impl UpliftData {
         observed_until: NaiveDate,
     ) -> Result<Self, CampaignError> {
         let df = &wh.campaigns;
-        let col_err = |c: &'static str, e: polars::prelude::PolarsError| CampaignError::Column {
-            table: crate::warehouse::Table::CampaignTarget,
-            column: c,
-            problem: e.to_string(),
-        };
-        let cust = df
-            .column(campaign::CUSTOMER_ID)
-            .and_then(|c| c.str())
-            .map_err(|e| col_err(campaign::CUSTOMER_ID, e))?;
-        let kinds = df
-            .column(campaign::CAMPAIGN_TYPE)
-            .and_then(|c| c.str())
-            .map_err(|e| col_err(campaign::CAMPAIGN_TYPE, e))?;
-        let group = df
-            .column(campaign::TREATMENT_GROUP)
-            .and_then(|c| c.str())
-            .map_err(|e| col_err(campaign::TREATMENT_GROUP, e))?;
-        let target = df
-            .column(campaign::TARGET_DATE)
-            .and_then(|c| c.date())
-            .map_err(|e| col_err(campaign::TARGET_DATE, e))?;
+        let t = crate::warehouse::Table::CampaignTarget;
+        let s = |c: &'static str| typed_column(df, t, c, |x| x.str());
+        let (cust, kinds, group) = (
+            s(campaign::CUSTOMER_ID)?,
+            s(campaign::CAMPAIGN_TYPE)?,
+            s(campaign::TREATMENT_GROUP)?,
+        );
+        let target = typed_column(df, t, campaign::TARGET_DATE, |c| c.date())?;
         let until = day(observed_until);
         // (customer, as-of day, treated) of each usable target row.
         let mut rows: Vec<(&str, i32, bool)> = Vec::new();
@@ -279,7 +267,7 @@ impl Logit {
             let v = if v.is_finite() { *v } else { self.mean[j] };
             z += self.weights[j] * (v - self.mean[j]) / self.scale[j];
         }
-        1.0 / (1.0 + (-z).exp())
+        ChurnModel::sigmoid(z)
     }
 }
 

@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use polars::prelude::{DataFrame, Float64Chunked, Int32Chunked, StringChunked};
+use polars::prelude::{
+    Column, DataFrame, Float64Chunked, Int32Chunked, PolarsResult, StringChunked,
+};
 
 use super::RecommendError;
 use crate::warehouse::schema::{customer, product};
@@ -25,12 +27,21 @@ pub fn date_of(days: i32) -> NaiveDate {
     epoch + chrono::Duration::days(days as i64)
 }
 
-fn column_err(table: Table, column: &'static str, e: impl std::fmt::Display) -> RecommendError {
-    RecommendError::Column {
-        table,
-        column,
-        problem: e.to_string(),
-    }
+/// Column `column` of a `table` frame as the typed array `typed` returns, with the table and
+/// column in the error.
+fn typed<'a, T: ?Sized>(
+    df: &'a DataFrame,
+    table: Table,
+    column: &'static str,
+    typed: impl FnOnce(&'a Column) -> PolarsResult<&'a T>,
+) -> Result<&'a T, RecommendError> {
+    df.column(column)
+        .and_then(typed)
+        .map_err(|e| RecommendError::Column {
+            table,
+            column,
+            problem: e.to_string(),
+        })
 }
 
 pub(crate) fn strs<'a>(
@@ -38,9 +49,7 @@ pub(crate) fn strs<'a>(
     table: Table,
     column: &'static str,
 ) -> Result<&'a StringChunked, RecommendError> {
-    df.column(column)
-        .and_then(|c| c.str())
-        .map_err(|e| column_err(table, column, e))
+    typed(df, table, column, |c| c.str())
 }
 
 pub(crate) fn floats<'a>(
@@ -48,9 +57,7 @@ pub(crate) fn floats<'a>(
     table: Table,
     column: &'static str,
 ) -> Result<&'a Float64Chunked, RecommendError> {
-    df.column(column)
-        .and_then(|c| c.f64())
-        .map_err(|e| column_err(table, column, e))
+    typed(df, table, column, |c| c.f64())
 }
 
 /// A Date column as its physical days since 1970-01-01.
@@ -59,10 +66,7 @@ pub(crate) fn dates<'a>(
     table: Table,
     column: &'static str,
 ) -> Result<&'a Int32Chunked, RecommendError> {
-    df.column(column)
-        .and_then(|c| c.date())
-        .map(|d| &d.phys)
-        .map_err(|e| column_err(table, column, e))
+    typed(df, table, column, |c| c.date().map(|d| &d.phys))
 }
 
 /// A fast non-cryptographic hasher for id strings (the Fx hash of rustc): ids come from our

@@ -14,6 +14,7 @@ use smartcore::linear::logistic_regression::{LogisticRegression, LogisticRegress
 
 use super::adoption::{has, Bits};
 use super::data::{Catalogue, Customers};
+use crate::training::models::ChurnModel;
 
 /// Per-product logistic adoption models (`None`: no adoption seen, probability 0).
 pub(crate) struct LogisticAdoption {
@@ -115,7 +116,7 @@ impl LogisticAdoption {
                 None => 0.0,
                 Some((w, b)) => {
                     let z: f64 = b + w.iter().zip(&x).map(|(w, x)| w * x).sum::<f64>();
-                    1.0 / (1.0 + (-z).exp())
+                    ChurnModel::sigmoid(z)
                 }
             })
             .collect()

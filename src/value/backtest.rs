@@ -279,7 +279,7 @@ pub fn backtest(
             .map_err(err)?
             .clone();
         let margin = frame
-            .column("monthly_margin")
+            .column(super::margin::MARGIN)
             .map_err(err)?
             .f64()
             .map_err(err)?

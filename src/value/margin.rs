@@ -36,7 +36,7 @@ pub struct MarginInput {
 }
 
 const ROW: &str = "_row";
-const MARGIN: &str = "monthly_margin";
+pub(crate) const MARGIN: &str = "monthly_margin";
 const SERVICES: &str = "active_services";
 const LAST: &str = "revenue_last_3m";
 const PREV: &str = "revenue_prev_3m";
