@@ -3,31 +3,13 @@
 //! average effect within its 95% interval, and the uplift model's estimate has the right sign.
 
 use std::collections::HashMap;
-use std::path::Path;
 
-use chrono::NaiveDate;
 use polars::prelude::*;
 
 use churn::campaigns::{self, CampaignConfig};
-use churn::generate::{generate, GenerateConfig};
-use churn::output::FileFormat;
-use churn::warehouse::{self, Warehouse};
 
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).expect("date")
-}
-
-fn warehouse(dir: &Path, customers: usize, seed: u64) -> Warehouse {
-    let cfg = GenerateConfig {
-        customers,
-        months: 24,
-        seed,
-        start: d(2023, 1, 1),
-        format: FileFormat::Parquet,
-    };
-    generate(&cfg, dir).expect("generate");
-    warehouse::load(dir).expect("load").0
-}
+mod common;
+use common::{d, load_generated};
 
 fn strs(df: &DataFrame, c: &str) -> Vec<String> {
     df.column(c)
@@ -42,7 +24,7 @@ fn strs(df: &DataFrame, c: &str) -> Vec<String> {
 #[test]
 fn pooled_uplift_recovers_the_planted_effect() {
     let dir = tempfile::tempdir().expect("tmp");
-    let wh = warehouse(dir.path(), 6_000, 21);
+    let wh = load_generated(dir.path(), 6_000, 21);
     let cfg = CampaignConfig::default();
     let (report, model) = campaigns::analyse(&wh, &cfg, None).expect("analyse");
 

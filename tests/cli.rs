@@ -1,22 +1,17 @@
 //! The `churn` binary end to end: generate → validate → features, exit codes and outputs.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn churn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_churn"))
-        .args(args)
-        .env("CI", "true")
-        .output()
-        .expect("run churn")
-}
+mod common;
+use common::{churn, text};
 
 fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    text(&o.stdout)
 }
 
 fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    text(&o.stderr)
 }
 
 fn generate(dir: &Path, format: &str) {

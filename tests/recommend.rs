@@ -2,33 +2,17 @@
 //! product), list shape, right-sizing savings, point-in-time fit, and the offline evaluation.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use churn::generate::{generate, GenerateConfig};
-use churn::output::FileFormat;
 use churn::recommend::data::day;
 use churn::recommend::{evaluate, RecommendConfig, Recommender};
 use churn::scoring::SuggestionKind;
-use churn::warehouse::{self, Warehouse};
+use churn::warehouse::Warehouse;
 
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).expect("date")
-}
-
-fn warehouse(dir: &Path, customers: usize, seed: u64) -> Warehouse {
-    let cfg = GenerateConfig {
-        customers,
-        months: 24,
-        seed,
-        start: d(2023, 1, 1),
-        format: FileFormat::Parquet,
-    };
-    generate(&cfg, dir).expect("generate");
-    warehouse::load(dir).expect("load").0
-}
+mod common;
+use common::{d, load_generated};
 
 fn strs(df: &DataFrame, c: &str) -> Vec<Option<String>> {
     df.column(c)
@@ -84,7 +68,7 @@ fn filter_by_date(df: &DataFrame, column: &str, until: i32) -> DataFrame {
 #[test]
 fn suggestions_respect_eligibility_holdings_and_shape() {
     let dir = tempfile::tempdir().expect("tmp");
-    let wh = warehouse(dir.path(), 3_000, 11);
+    let wh = load_generated(dir.path(), 3_000, 11);
     let as_of = d(2024, 9, 30);
     let cfg = RecommendConfig::default();
     let rec = Recommender::fit(&wh, as_of, &cfg).expect("fit");
@@ -172,7 +156,7 @@ fn suggestions_respect_eligibility_holdings_and_shape() {
 #[test]
 fn fit_and_suggestions_ignore_facts_after_the_as_of_date() {
     let dir = tempfile::tempdir().expect("tmp");
-    let wh = warehouse(dir.path(), 1_500, 5);
+    let wh = load_generated(dir.path(), 1_500, 5);
     let as_of = d(2024, 6, 30);
     let cfg = RecommendConfig::default();
     let full = Recommender::fit(&wh, as_of, &cfg)
@@ -199,7 +183,7 @@ fn fit_and_suggestions_ignore_facts_after_the_as_of_date() {
 #[test]
 fn beats_the_popularity_baseline_on_later_adoptions() {
     let dir = tempfile::tempdir().expect("tmp");
-    let wh = warehouse(dir.path(), 4_000, 3);
+    let wh = load_generated(dir.path(), 4_000, 3);
     let report = evaluate(&wh, d(2024, 9, 30), &RecommendConfig::default(), false).expect("eval");
     assert_eq!(report.k, 3);
     assert!(report.customers_evaluated > 50, "{report:?}");
@@ -218,7 +202,7 @@ fn beats_the_popularity_baseline_on_later_adoptions() {
 #[test]
 fn invalid_settings_are_refused_before_work() {
     let dir = tempfile::tempdir().expect("tmp");
-    let wh = warehouse(dir.path(), 200, 1);
+    let wh = load_generated(dir.path(), 200, 1);
     let bad = RecommendConfig {
         top_k: 0,
         ..RecommendConfig::default()

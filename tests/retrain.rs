@@ -2,32 +2,14 @@
 //! clearly better challenger (exit 0), a held lock gives exit 75, drift can force or skip a
 //! run, every run appends one line to `retrain.jsonl`; and PSI by hand.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use chrono::NaiveDate;
-
-use churn::generate::{generate, GenerateConfig};
-use churn::output::FileFormat;
 use churn::registry::{Registry, CHALLENGER, CHAMPION};
 use churn::training::drift::{psi, DriftProfile, PSI_FLOOR};
 use churn::training::retrain::{read_log, RETRAIN_LOCK};
 
-fn churn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_churn"))
-        .args(args)
-        .env("CI", "true")
-        .output()
-        .expect("run churn")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf8 path")
-}
+mod common;
+use common::{churn, generate_warehouse, s, text};
 
 /// A deliberately weak model: a "forest" of one tree with one split on one random feature.
 const WEAK: &str = r#"{"forest": {"n_trees": 1, "max_depth": 1, "max_features": 1}, "seed": 1}"#;
@@ -47,14 +29,7 @@ impl Fixture {
         let tmp = tempfile::tempdir().expect("tempdir");
         let root = tmp.path().to_path_buf();
         let data = root.join("wh");
-        let cfg = GenerateConfig {
-            customers: 2_000,
-            months: 24,
-            seed,
-            start: NaiveDate::from_ymd_opt(2023, 1, 1).expect("date"),
-            format: FileFormat::Parquet,
-        };
-        generate(&cfg, &data).expect("generate");
+        generate_warehouse(&data, 2_000, seed);
         Fixture {
             _tmp: tmp,
             data,
@@ -99,18 +74,27 @@ impl Fixture {
     fn registry(&self) -> Registry {
         Registry::open(&self.models).expect("registry")
     }
+
+    /// The version the champion alias points at (there must be one).
+    fn champion(&self) -> String {
+        self.registry()
+            .alias(CHAMPION)
+            .expect("alias")
+            .expect("champion")
+    }
+
+    /// Writes `json` as params file `name`, trains `algorithms` with it, returns the champion.
+    fn train_champion(&self, algorithms: &str, name: &str, json: &str) -> String {
+        let params = self.params(name, json);
+        self.train(algorithms, &params);
+        self.champion()
+    }
 }
 
 #[test]
 fn the_gate_keeps_a_strong_champion_against_a_weak_challenger() {
     let f = Fixture::new(21);
-    let fast = f.params("fast.json", FAST_GBDT);
-    f.train("gbdt", &fast);
-    let champion = f
-        .registry()
-        .alias(CHAMPION)
-        .expect("alias")
-        .expect("champion");
+    let champion = f.train_champion("gbdt", "fast.json", FAST_GBDT);
 
     let weak = f.params("weak.json", WEAK);
     let o = f.retrain(&["--algorithms", "random_forest", "--params", &weak]);
@@ -159,13 +143,7 @@ fn the_gate_keeps_a_strong_champion_against_a_weak_challenger() {
 #[test]
 fn the_gate_promotes_a_clearly_better_challenger() {
     let f = Fixture::new(22);
-    let weak_params = f.params("weak.json", WEAK);
-    f.train("random_forest", &weak_params);
-    let weak = f
-        .registry()
-        .alias(CHAMPION)
-        .expect("alias")
-        .expect("champion");
+    let weak = f.train_champion("random_forest", "weak.json", WEAK);
 
     // The weak champion predicts nearly one value, which is trivially well calibrated (ECE
     // about 0.006 here), while any model that ranks has an ECE of a few hundredths on a test
@@ -234,11 +212,7 @@ fn a_held_lock_exits_75_and_drift_can_skip_or_force_a_run() {
     // No champion yet: the first retrain makes one (exit 0).
     let o = f.retrain(&["--algorithms", "gbdt", "--params", &fast]);
     assert_eq!(o.status.code(), Some(0), "stderr: {}", text(&o.stderr));
-    let champion = f
-        .registry()
-        .alias(CHAMPION)
-        .expect("alias")
-        .expect("champion");
+    let champion = f.champion();
     let versions = f.registry().list().expect("list").len();
 
     // With a threshold no PSI can exceed, --skip-if-no-drift trains nothing (exit 10).
@@ -271,11 +245,7 @@ fn a_held_lock_exits_75_and_drift_can_skip_or_force_a_run() {
         text(&o.stderr)
     );
     assert_eq!(f.registry().list().expect("list").len(), versions + 1);
-    let after = f
-        .registry()
-        .alias(CHAMPION)
-        .expect("alias")
-        .expect("champion");
+    let after = f.champion();
     let challenger = f.registry().alias(CHALLENGER).expect("alias");
     // The new model is either the new champion or the challenger beside the old one.
     assert!(after != champion || challenger.is_some());

@@ -4,29 +4,21 @@
 //! `churn prioritize` on the command line.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use chrono::NaiveDate;
-
-use churn::generate::{generate, GenerateConfig};
-use churn::output::FileFormat;
 use churn::scoring::{BuildStep, Filter, RankBy, RiskBand, ScoringConfig, ScoringError, Snapshot};
-use churn::training::models::{Algorithm, TrainParams};
-use churn::training::pipeline::{train, TrainOptions, TrainRequest, TrainSource};
 use churn::warehouse;
 use churn::warehouse::schema::customer;
+
+mod common;
+use common::{churn as churn_cli, d, generate_warehouse, s, train_logistic};
 
 struct Fixture {
     _dir: tempfile::TempDir,
     data: PathBuf,
     models: PathBuf,
     snapshot: Snapshot,
-}
-
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).expect("valid date")
 }
 
 /// 1,500 customers over 24 months from 2023-01-01 (the export ends 2024-12-31), a logistic
@@ -37,32 +29,9 @@ fn fixture() -> &'static Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("wh");
         let models = dir.path().join("models");
-        let summary = generate(
-            &GenerateConfig {
-                customers: 1_500,
-                months: 24,
-                seed: 11,
-                start: d(2023, 1, 1),
-                format: FileFormat::Parquet,
-            },
-            &data,
-        )
-        .expect("generate");
+        let summary = generate_warehouse(&data, 1_500, 11);
         assert_eq!(summary.observed_until, d(2024, 12, 31));
-        train(&TrainRequest {
-            source: TrainSource::Warehouse {
-                data: data.clone(),
-                as_of: Vec::new(),
-            },
-            models_dir: models.clone(),
-            out_dir: Some(dir.path().join("report")),
-            options: TrainOptions {
-                algorithms: vec![Algorithm::Logistic],
-                params: TrainParams::default(),
-                ..TrainOptions::default()
-            },
-        })
-        .expect("train");
+        train_logistic(&data, &models, &dir.path().join("report"));
         let mut steps = Vec::new();
         let snapshot =
             Snapshot::build(&data, &models, &ScoringConfig::default(), &mut |s, _, _| {
@@ -77,18 +46,6 @@ fn fixture() -> &'static Fixture {
             snapshot,
         }
     })
-}
-
-fn churn_cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_churn"))
-        .args(args)
-        .env("CI", "true")
-        .output()
-        .expect("run churn")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf8 path")
 }
 
 #[test]

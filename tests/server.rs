@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::NaiveDate;
 use polars::prelude::{Column, DataFrame};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -30,9 +29,8 @@ use churn::server::{
 use churn::training::encode::TableEncoder;
 use churn::training::models::{Algorithm, ChurnModel, TrainParams};
 
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).expect("date")
-}
+mod common;
+use common::d;
 
 fn info(version: &str) -> ModelInfo {
     ModelInfo {
@@ -958,7 +956,6 @@ async fn graceful_shutdown_drains_an_in_flight_stream_then_refuses_new_calls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_a_generated_warehouse_with_a_trained_champion() {
     use churn::generate::{generate, GenerateConfig};
-    use churn::training::pipeline::{self, TrainOptions, TrainRequest, TrainSource};
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("wh");
     let models = tmp.path().join("models");
@@ -972,19 +969,7 @@ async fn serves_a_generated_warehouse_with_a_trained_champion() {
         &data,
     )
     .expect("generate");
-    pipeline::train(&TrainRequest {
-        source: TrainSource::Warehouse {
-            data: data.clone(),
-            as_of: Vec::new(),
-        },
-        models_dir: models.clone(),
-        out_dir: Some(tmp.path().join("report")),
-        options: TrainOptions {
-            algorithms: vec![Algorithm::Logistic],
-            ..TrainOptions::default()
-        },
-    })
-    .expect("train");
+    common::train_logistic(&data, &models, &tmp.path().join("report"));
     let loader = server::snapshot::WarehouseLoader::new(&data, &models);
     let snapshot_file = loader.snapshot_file.clone().expect("snapshot path");
     let running = start(config(), Arc::new(loader)).await;

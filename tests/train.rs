@@ -5,7 +5,6 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use chrono::NaiveDate;
 use polars::prelude::DataType;
@@ -13,33 +12,14 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use churn::features::columns::{AS_OF_DATE, CUSTOMER_ID};
-use churn::generate::{generate, GenerateConfig};
-use churn::output::FileFormat;
 use churn::registry::{Registry, CHALLENGER, CHAMPION};
 use churn::training::dataset::{
     read_table, table_training_set, warehouse_training_set, DataSource, DatasetError,
 };
 use churn::warehouse;
 
-fn churn(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_churn"))
-        .args(args)
-        .env("CI", "true")
-        .output()
-        .expect("run churn")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf8 path")
-}
-
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).expect("valid date")
-}
+mod common;
+use common::{churn, d, s, text};
 
 /// Fewer boosting rounds and forest trees: same code paths, faster in debug builds.
 const FAST_PARAMS: &str = r#"{"gbdt": {"n_estimators": 120, "learning_rate": 0.1},
@@ -47,14 +27,7 @@ const FAST_PARAMS: &str = r#"{"gbdt": {"n_estimators": 120, "learning_rate": 0.1
 
 /// 2,000 customers over 24 months from 2023-01-01: the export ends 2024-12-31.
 fn generate_warehouse(dir: &Path) {
-    let cfg = GenerateConfig {
-        customers: 2_000,
-        months: 24,
-        seed: 7,
-        start: d(2023, 1, 1),
-        format: FileFormat::Parquet,
-    };
-    let summary = generate(&cfg, dir).expect("generate");
+    let summary = common::generate_warehouse(dir, 2_000, 7);
     assert_eq!(summary.observed_until, d(2024, 12, 31));
 }
 

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use churn::value::{bgnbd, gamma_gamma};
 
+mod common;
+use common::{churn, d, s, text};
+
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/cdnow")
@@ -127,11 +130,6 @@ fn gamma_gamma_reproduces_lifetimes_on_the_cdnow_sample() {
 
 // ------------------------------------------------------------------------ contractual CLV
 
-use std::process::{Command, Output};
-
-use chrono::NaiveDate;
-use churn::generate::{generate, GenerateConfig};
-use churn::output::FileFormat;
 use churn::value::contractual::{monthly_survival, DAYS_PER_MONTH};
 use churn::value::{contractual_clv, margin_inputs, ClvConfig, MarginInput};
 use churn::warehouse;
@@ -211,36 +209,9 @@ fn clv_is_monotone_in_risk_and_margin_and_zero_for_zero_margin() {
     }
 }
 
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).expect("valid date")
-}
-
-fn churn_bin(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_churn"))
-        .args(args)
-        .env("CI", "true")
-        .output()
-        .expect("run churn")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf8 path")
-}
-
 /// 1,500 customers over 24 months from 2023-01-01 (facts up to 2024-12-31).
 fn generate_warehouse(dir: &Path) {
-    let cfg = GenerateConfig {
-        customers: 1_500,
-        months: 24,
-        seed: 11,
-        start: d(2023, 1, 1),
-        format: FileFormat::Parquet,
-    };
-    generate(&cfg, dir).expect("generate");
+    common::generate_warehouse(dir, 1_500, 11);
 }
 
 #[test]
@@ -303,7 +274,7 @@ fn margin_inputs_are_point_in_time() {
 #[test]
 fn clv_needs_a_champion_and_says_so() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let o = churn_bin(&[
+    let o = churn(&[
         "clv",
         "--data",
         s(tmp.path()),
@@ -324,7 +295,7 @@ fn clv_forecast_and_backtest_on_a_generated_warehouse() {
     let data = tmp.path().join("wh");
     let models = tmp.path().join("models");
     generate_warehouse(&data);
-    let o = churn_bin(&[
+    let o = churn(&[
         "train",
         "--data",
         s(&data),
@@ -339,7 +310,7 @@ fn clv_forecast_and_backtest_on_a_generated_warehouse() {
 
     // Forecast as of the export's last date.
     let out = tmp.path().join("clv");
-    let o = churn_bin(&[
+    let o = churn(&[
         "clv",
         "--data",
         s(&data),
@@ -379,7 +350,7 @@ fn clv_forecast_and_backtest_on_a_generated_warehouse() {
 
     // Backtest as of 12 months earlier: 12 whole months of actual margin follow.
     let report = tmp.path().join("backtest.json");
-    let o = churn_bin(&[
+    let o = churn(&[
         "clv",
         "backtest",
         "--data",
@@ -425,7 +396,7 @@ fn clv_on_transactions_writes_parameters_and_holdout() {
     )
     .expect("write csv");
     let out = tmp.path().join("out");
-    let o = churn_bin(&[
+    let o = churn(&[
         "clv",
         "--transactions",
         s(&csv),
@@ -466,7 +437,7 @@ fn clv_on_transactions_writes_parameters_and_holdout() {
     assert!(params["bgnbd"]["r"].as_f64().is_some_and(|r| r > 0.0));
     // A bad date names the row and the value.
     std::fs::write(&csv, "cust,day,spend\na,19970101,1\nb,yesterday,2\n").expect("write");
-    let o = churn_bin(&[
+    let o = churn(&[
         "clv",
         "--transactions",
         s(&csv),
