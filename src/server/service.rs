@@ -210,19 +210,22 @@ impl ChurnService for ChurnApi {
                 }
                 b => b,
             };
+            // One pass: a blank id is refused at once (before any unknown one is reported);
+            // unknown ids are counted, and the first one named.
+            let mut unknown = 0;
+            let mut first_unknown: Option<&str> = None;
             for (i, id) in req.customer_ids.iter().enumerate() {
-                convert::customer_id(&format!("customer_ids[{i}]"), id)?;
+                convert::customer_id(format_args!("customer_ids[{i}]"), id)?;
+                if src.get(id).is_none() {
+                    unknown += 1;
+                    first_unknown.get_or_insert(id);
+                }
             }
-            let unknown: Vec<&String> = req
-                .customer_ids
-                .iter()
-                .filter(|id| src.get(id).is_none())
-                .collect();
-            if let Some(first) = unknown.first() {
+            if let Some(first) = first_unknown {
                 return Err(ApiError::UnknownIds {
                     field: "customer_ids",
                     first: first.to_string(),
-                    count: unknown.len(),
+                    count: unknown,
                 });
             }
             let query = if req.customer_ids.is_empty() {
