@@ -194,12 +194,8 @@ async fn load_and_swap(
             if ready {
                 tracing::warn!(error = %e, "Snapshot reload failed; the previous snapshot keeps serving");
             } else {
-                let code = match e {
-                    ServeError::NoChampion { .. } => Code::FailedPrecondition,
-                    _ => Code::FailedPrecondition,
-                };
                 state.current.store(Arc::new(Served::Down {
-                    code,
+                    code: Code::FailedPrecondition,
                     message: e.to_string(),
                 }));
                 tracing::error!(error = %e, "No snapshot could be loaded; calls fail until one is");
