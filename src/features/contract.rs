@@ -26,22 +26,16 @@ use chrono::{Datelike, Months, NaiveDate};
 use polars::prelude::{Column, DataFrame, DataType, PolarsResult};
 
 use super::customer_frame::CONTRACT_TERMS;
-use super::pit::AsOf;
+use super::pit::{day_number, AsOf};
 use crate::warehouse::schema::customer;
 
-fn epoch() -> NaiveDate {
-    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()
-}
-
+/// The date of a day number (the inverse of [`day_number`]).
 fn date_of(day: i32) -> Option<NaiveDate> {
-    epoch().checked_add_signed(chrono::Duration::days(i64::from(day)))
+    NaiveDate::from_ymd_opt(1970, 1, 1)?.checked_add_signed(chrono::Duration::days(i64::from(day)))
 }
 
-fn day_of(date: NaiveDate) -> i32 {
-    (date - epoch()).num_days() as i32
-}
-
-/// Whole calendar months from `a` to `b` counted on year and month only.
+/// A month count on year and month only: `month_index(b) − month_index(a)` is the number of
+/// calendar months from `a` to `b`.
 fn month_index(d: NaiveDate) -> i64 {
     i64::from(d.year()) * 12 + i64::from(d.month0())
 }
@@ -106,7 +100,7 @@ pub fn term_end_at(
     while n > n_min && end_at(n - 1).is_some_and(|e| e >= d) {
         n -= 1;
     }
-    Some(end_at(n).map_or(end_day, day_of))
+    Some(end_at(n).map_or(end_day, day_number))
 }
 
 /// dim_customer (prepared: `signup_date` and `contract_end_date` as Int32 day numbers) with
@@ -136,7 +130,7 @@ mod tests {
     use super::*;
 
     fn day(s: &str) -> i32 {
-        day_of(NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date"))
+        day_number(NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date"))
     }
 
     fn at(signup: &str, end: &str, term: u32, as_of: &str) -> String {
@@ -145,70 +139,54 @@ mod tests {
         date_of(got).expect("date").to_string()
     }
 
+    /// `(signup, snapshot end, term months, D, expected term end at D)`.
+    fn check(cases: &[(&str, &str, u32, &str, &str)]) {
+        for &(signup, end, term, as_of, want) in cases {
+            assert_eq!(
+                at(signup, end, term, as_of),
+                want,
+                "signup {signup}, end {end}, {term}-month terms, D {as_of}"
+            );
+        }
+    }
+
     #[test]
     fn steps_back_whole_terms_to_the_term_running_at_d() {
-        // One-year terms from 2021-03-10: ends 2022-03-10, 2023-03-10, 2024-03-10, 2025-03-10.
-        assert_eq!(
-            at("2021-03-10", "2025-03-10", 12, "2023-06-30"),
-            "2024-03-10"
-        );
-        assert_eq!(
-            at("2021-03-10", "2025-03-10", 12, "2024-03-10"),
-            "2024-03-10"
-        );
-        assert_eq!(
-            at("2021-03-10", "2025-03-10", 12, "2024-03-11"),
-            "2025-03-10"
-        );
-        assert_eq!(
-            at("2021-03-10", "2025-03-10", 12, "2021-03-10"),
-            "2022-03-10"
-        );
-        // Two-year terms.
-        assert_eq!(
-            at("2020-01-01", "2026-01-01", 24, "2023-05-01"),
-            "2024-01-01"
-        );
+        check(&[
+            // One-year terms from 2021-03-10: ends 2022-03-10, 2023-03-10, 2024-03-10, 2025-03-10.
+            ("2021-03-10", "2025-03-10", 12, "2023-06-30", "2024-03-10"),
+            ("2021-03-10", "2025-03-10", 12, "2024-03-10", "2024-03-10"),
+            ("2021-03-10", "2025-03-10", 12, "2024-03-11", "2025-03-10"),
+            ("2021-03-10", "2025-03-10", 12, "2021-03-10", "2022-03-10"),
+            // Two-year terms.
+            ("2020-01-01", "2026-01-01", 24, "2023-05-01", "2024-01-01"),
+        ]);
     }
 
     #[test]
     fn month_end_signups_step_on_the_signup_grid() {
-        // Signup on 29 Feb: ends 2021-02-28, 2022-02-28, 2023-02-28, 2024-02-29, 2025-02-28.
-        assert_eq!(
-            at("2020-02-29", "2025-02-28", 12, "2024-01-01"),
-            "2024-02-29"
-        );
-        assert_eq!(
-            at("2020-02-29", "2025-02-28", 12, "2022-12-01"),
-            "2023-02-28"
-        );
-        // Signup on 31 Jan, two-year terms: 2023-01-31, 2025-01-31.
-        assert_eq!(
-            at("2021-01-31", "2025-01-31", 24, "2022-06-30"),
-            "2023-01-31"
-        );
+        check(&[
+            // Signup on 29 Feb: ends 2021-02-28, 2022-02-28, 2023-02-28, 2024-02-29, 2025-02-28.
+            ("2020-02-29", "2025-02-28", 12, "2024-01-01", "2024-02-29"),
+            ("2020-02-29", "2025-02-28", 12, "2022-12-01", "2023-02-28"),
+            // Signup on 31 Jan, two-year terms: 2023-01-31, 2025-01-31.
+            ("2021-01-31", "2025-01-31", 24, "2022-06-30", "2023-01-31"),
+        ]);
     }
 
     #[test]
     fn an_end_off_the_signup_grid_steps_back_from_itself() {
-        // The contract started later than the signup: step back from the end date.
-        assert_eq!(
-            at("2020-01-15", "2024-08-15", 12, "2023-06-30"),
-            "2023-08-15"
-        );
-        assert_eq!(
-            at("2020-01-15", "2024-08-15", 12, "2024-06-30"),
-            "2024-08-15"
-        );
+        check(&[
+            // The contract started later than the signup: step back from the end date.
+            ("2020-01-15", "2024-08-15", 12, "2023-06-30", "2023-08-15"),
+            ("2020-01-15", "2024-08-15", 12, "2024-06-30", "2024-08-15"),
+        ]);
     }
 
     #[test]
     fn ended_null_and_termless_contracts_are_kept() {
         // Ended before D: the snapshot end stays (out of contract at D).
-        assert_eq!(
-            at("2020-01-01", "2023-01-01", 12, "2023-06-30"),
-            "2023-01-01"
-        );
+        check(&[("2020-01-01", "2023-01-01", 12, "2023-06-30", "2023-01-01")]);
         assert_eq!(term_end_at(Some(1), None, Some(12), 100), None);
         assert_eq!(term_end_at(Some(1), Some(500), None, 100), Some(500));
         assert_eq!(term_months(Some("month_to_month")), None);
@@ -225,7 +203,7 @@ mod tests {
             let base = term_end_at(Some(day(signup)), Some(day(end)), Some(12), d);
             for k in 1..5 {
                 let renewed = add_months(date_of(day(end)).expect("date"), 12 * k)
-                    .map(day_of)
+                    .map(day_number)
                     .expect("renewed");
                 assert_eq!(
                     term_end_at(Some(day(signup)), Some(renewed), Some(12), d),
