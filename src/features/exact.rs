@@ -72,6 +72,29 @@ fn count_name(name: &str) -> String {
     format!("{name}__count")
 }
 
+/// The group sum of a [`masked_units`] column and its non-null count (named [`count_name`]).
+fn sum_and_count(name: &str) -> [Expr; 2] {
+    [
+        col(name).sum(),
+        col(name).count().alias(count_name(name).as_str()),
+    ]
+}
+
+/// From the aggregates of [`sum_and_count`]: the sum as Float64 (divided by the count when
+/// `per_item`, i.e. the mean), null when the group had no non-null value.
+fn from_sum_and_count(name: &str, per_item: bool) -> Expr {
+    let n = count_name(name);
+    let sum = col(name).cast(DataType::Float64) / lit(SCALE);
+    let value = if per_item {
+        sum / col(n.as_str()).cast(DataType::Float64)
+    } else {
+        sum
+    };
+    when(col(n.as_str()).gt(lit(0)))
+        .then(value)
+        .otherwise(null_f64())
+}
+
 /// Groups `lf` by `keys` with only plain `sum` / `count` / `max` / `min` aggregations (polars'
 /// fast group-by path, exact on integers), then derives the Float64 outputs of `aggs` (means
 /// and nulls) from them, then adds `post` (derived columns reading the outputs).
@@ -95,30 +118,12 @@ pub fn aggregate(
                 derived.push(col(name).cast(DataType::Float64));
             }
             Agg::TotalOrNull(name) => {
-                let n = count_name(name);
-                plain.push(col(name).sum());
-                plain.push(col(name).count().alias(n.as_str()));
-                derived.push(
-                    when(col(n.as_str()).gt(lit(0)))
-                        .then(col(name).cast(DataType::Float64) / lit(SCALE))
-                        .otherwise(null_f64())
-                        .alias(name),
-                );
+                plain.extend(sum_and_count(name));
+                derived.push(from_sum_and_count(name, false).alias(name));
             }
             Agg::Mean { input, output } => {
-                let n = count_name(input);
-                plain.push(col(input).sum());
-                plain.push(col(input).count().alias(n.as_str()));
-                derived.push(
-                    when(col(n.as_str()).gt(lit(0)))
-                        .then(
-                            col(input).cast(DataType::Float64)
-                                / lit(SCALE)
-                                / col(n.as_str()).cast(DataType::Float64),
-                        )
-                        .otherwise(null_f64())
-                        .alias(output),
-                );
+                plain.extend(sum_and_count(input));
+                derived.push(from_sum_and_count(input, true).alias(output));
             }
             Agg::Max { input, output } => {
                 plain.push(col(input).max().alias(output));
