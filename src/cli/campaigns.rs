@@ -183,7 +183,6 @@ pub fn run(args: CampaignsArgs) -> Result<ExitCode> {
         campaigns::analyse(&wh, &cfg, champion.as_ref().map(|(v, m)| (v.as_str(), m)))?;
     spinner.finish_and_clear();
     if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         output::write_json(&dir.join("campaigns.json"), &report)?;
         output::write_json(&dir.join("uplift_model.json"), &model)?;
     }

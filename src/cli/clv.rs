@@ -224,7 +224,6 @@ fn contractual(
     let t1 = Instant::now();
     let table = value::forecast(&wh, as_of, &model, &version, cfg)?;
     let seconds_clv = t1.elapsed().as_secs_f64();
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let path = out.join("clv.parquet");
     let mut frame = table.to_frame()?;
     output::write_frame(&mut frame, &path, FileFormat::Parquet)?;
@@ -399,8 +398,6 @@ fn transactions(args: &ClvArgs, file: &Path) -> Result<ExitCode> {
     let holdout = holdout_length.map(|h| holdout_report(&summary, &fit.predicted_holdout, h));
     print_transaction_fit(&fit, &summary, unit, end, holdout.as_ref());
 
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
     output::write_json(
         &args.out.join("clv_params.json"),
         &serde_json::json!({

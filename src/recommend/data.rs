@@ -17,8 +17,7 @@ use crate::warehouse::{Table, Warehouse};
 
 /// Days since 1970-01-01 of a date.
 pub fn day(date: NaiveDate) -> i32 {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    (date - epoch).num_days() as i32
+    crate::features::pit::day_number(date)
 }
 
 /// The date `days` days after 1970-01-01.
