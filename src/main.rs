@@ -4,6 +4,7 @@
 
 mod cli;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -859,6 +860,15 @@ fn metric(m: &Manifest, key: &str) -> String {
         .map_or("–".into(), |v| format!("{v:.4}"))
 }
 
+/// The aliases (alias → version) that point at `version`, in alias order.
+fn aliases_of<'a>(aliases: &'a BTreeMap<String, String>, version: &str) -> Vec<&'a str> {
+    aliases
+        .iter()
+        .filter(|(_, v)| *v == version)
+        .map(|(a, _)| a.as_str())
+        .collect()
+}
+
 fn models_command(command: ModelsCommand) -> Result<ExitCode> {
     match command {
         ModelsCommand::List { registry } => {
@@ -869,11 +879,7 @@ fn models_command(command: ModelsCommand) -> Result<ExitCode> {
                 let rows: Vec<serde_json::Value> = list
                     .iter()
                     .map(|m| {
-                        let names: Vec<&String> = aliases
-                            .iter()
-                            .filter(|(_, v)| **v == m.version)
-                            .map(|(a, _)| a)
-                            .collect();
+                        let names = aliases_of(&aliases, &m.version);
                         serde_json::json!({"manifest": m, "aliases": names})
                     })
                     .collect();
@@ -889,11 +895,7 @@ fn models_command(command: ModelsCommand) -> Result<ExitCode> {
                 "version", "created (UTC)", "algorithm", "val AUC", "test AUC", "ECE"
             );
             for m in &list {
-                let names: Vec<&str> = aliases
-                    .iter()
-                    .filter(|(_, v)| **v == m.version)
-                    .map(|(a, _)| a.as_str())
-                    .collect();
+                let names = aliases_of(&aliases, &m.version);
                 println!(
                     "{:<24} {:<20} {:<14} {:>8} {:>8} {:>8}  {}",
                     m.version,
@@ -914,12 +916,8 @@ fn models_command(command: ModelsCommand) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&m)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            let aliases: Vec<String> = reg
-                .aliases()?
-                .into_iter()
-                .filter(|(_, v)| *v == m.version)
-                .map(|(a, _)| a)
-                .collect();
+            let all_aliases = reg.aliases()?;
+            let aliases = aliases_of(&all_aliases, &m.version);
             println!("version:        {}", m.version);
             println!("aliases:        {}", aliases.join(", "));
             println!("created:        {}", m.created_at);
