@@ -27,6 +27,7 @@ pub use ranking::{
     bootstrap_auc_ci, gains_at, gains_curve, pr_auc, pr_curve, roc_auc, roc_curve,
     ConfidenceInterval, GainsPoint, PrPoint, RocPoint,
 };
+pub(crate) use ranking::{check_bootstrap, quantile_sorted, stratified_resample};
 pub use threshold::{confusion_at, threshold_metrics, Confusion, ThresholdMetrics};
 
 use serde::{Deserialize, Serialize};

@@ -21,8 +21,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use rand::{RngCore, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -31,7 +29,9 @@ use crate::progress;
 use crate::registry::{Action, Registry, RegistryError, CHALLENGER, CHAMPION};
 use crate::training::dataset::{warehouse_training_set, DataSource, DatasetError};
 use crate::training::drift::{DriftReport, DriftSummary, DEFAULT_DRIFT_THRESHOLD};
-use crate::training::evaluate::{check_inputs, EvalError, Evaluation};
+use crate::training::evaluate::{
+    check_bootstrap, check_inputs, quantile_sorted, stratified_resample, EvalError, Evaluation,
+};
 use crate::training::models::ChurnModel;
 use crate::training::pipeline::{
     best_by_validation, dataset_facts, default_report_dir, describe_dataset, encode_set,
@@ -145,13 +145,6 @@ fn weighted_auc(r: &Ranked, labels: &[f64], weights: &[u32]) -> f64 {
     pairs / (pos_total * below_neg)
 }
 
-fn quantile_sorted(values: &[f64], q: f64) -> f64 {
-    let h = q * (values.len() - 1) as f64;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(values.len() - 1);
-    values[lo] + (h - lo as f64) * (values[hi] - values[lo])
-}
-
 /// Paired, stratified bootstrap of `AUC(challenger) − AUC(champion)` on the same rows: each
 /// resample draws churners from the churners and stayers from the stayers with replacement and
 /// scores **both** models on the same drawn rows, so the noise the two share cancels. The
@@ -167,20 +160,7 @@ pub fn paired_auc_difference(
 ) -> Result<PairedAucDiff, EvalError> {
     check_inputs(champion, labels)?.need_both("paired AUC bootstrap")?;
     check_inputs(challenger, labels)?;
-    if resamples == 0 {
-        return Err(EvalError::InvalidParameter {
-            name: "resamples",
-            value: 0.0,
-            reason: "a bootstrap needs at least one resample",
-        });
-    }
-    if !(confidence > 0.0 && confidence < 1.0) {
-        return Err(EvalError::InvalidParameter {
-            name: "confidence",
-            value: confidence,
-            reason: "must lie strictly between 0 and 1",
-        });
-    }
+    check_bootstrap("resamples", resamples, confidence)?;
     let (a, b) = (ranked(champion), ranked(challenger));
     let ones = vec![1u32; labels.len()];
     let champion_auc = weighted_auc(&a, labels, &ones);
@@ -189,16 +169,7 @@ pub fn paired_auc_difference(
     let mut diffs: Vec<f64> = (0..resamples)
         .into_par_iter()
         .map(|r| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(r as u64);
-            let mut w = vec![0u32; labels.len()];
-            for class in [&pos, &neg] {
-                let len = class.len() as u128;
-                for _ in 0..class.len() {
-                    let pick = ((u128::from(rng.next_u64()) * len) >> 64) as usize;
-                    w[class[pick]] += 1;
-                }
-            }
+            let w = stratified_resample(seed, r, &pos, &neg, labels.len());
             weighted_auc(&b, labels, &w) - weighted_auc(&a, labels, &w)
         })
         .collect();

@@ -156,20 +156,7 @@ pub fn bootstrap_auc_ci(
     seed: u64,
 ) -> Result<ConfidenceInterval, EvalError> {
     check_inputs(scores, labels)?.need_both("bootstrap ROC AUC")?;
-    if n_resamples == 0 {
-        return Err(EvalError::InvalidParameter {
-            name: "n_resamples",
-            value: 0.0,
-            reason: "a bootstrap needs at least one resample",
-        });
-    }
-    if !(confidence > 0.0 && confidence < 1.0) {
-        return Err(EvalError::InvalidParameter {
-            name: "confidence",
-            value: confidence,
-            reason: "must lie strictly between 0 and 1",
-        });
-    }
+    check_bootstrap("n_resamples", n_resamples, confidence)?;
     let order = descending_order(scores);
     let groups = tie_groups(&order, scores);
     let churner = ranked_churners(&order, labels);
@@ -179,17 +166,7 @@ pub fn bootstrap_auc_ci(
     let mut aucs: Vec<f64> = (0..n_resamples)
         .into_par_iter()
         .map(|r| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(r as u64);
-            let mut weights = vec![0u32; churner.len()];
-            for class in [&pos, &neg] {
-                let len = class.len() as u128;
-                for _ in 0..class.len() {
-                    // Multiply-shift maps a uniform u64 onto 0..len (bias ≤ len / 2⁶⁴).
-                    let pick = ((u128::from(rng.next_u64()) * len) >> 64) as usize;
-                    weights[class[pick]] += 1;
-                }
-            }
+            let weights = stratified_resample(seed, r, &pos, &neg, churner.len());
             auc_ranked(&groups, &churner, Some(&weights))
         })
         .collect();
@@ -203,8 +180,55 @@ pub fn bootstrap_auc_ci(
     })
 }
 
+/// Checks a bootstrap's resample count (reported under `resamples_name`) and confidence level.
+pub(crate) fn check_bootstrap(
+    resamples_name: &'static str,
+    resamples: usize,
+    confidence: f64,
+) -> Result<(), EvalError> {
+    if resamples == 0 {
+        return Err(EvalError::InvalidParameter {
+            name: resamples_name,
+            value: 0.0,
+            reason: "a bootstrap needs at least one resample",
+        });
+    }
+    if !(confidence > 0.0 && confidence < 1.0) {
+        return Err(EvalError::InvalidParameter {
+            name: "confidence",
+            value: confidence,
+            reason: "must lie strictly between 0 and 1",
+        });
+    }
+    Ok(())
+}
+
+/// Weights (draw counts) of resample `r` of a stratified bootstrap over `n` items: as many
+/// draws with replacement from `pos` as it holds, likewise from `neg`. Deterministic for
+/// (`seed`, `r`): resample `r` uses ChaCha8 stream `r`, so results do not depend on threads.
+pub(crate) fn stratified_resample(
+    seed: u64,
+    r: usize,
+    pos: &[usize],
+    neg: &[usize],
+    n: usize,
+) -> Vec<u32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(r as u64);
+    let mut weights = vec![0u32; n];
+    for class in [pos, neg] {
+        let len = class.len() as u128;
+        for _ in 0..class.len() {
+            // Multiply-shift maps a uniform u64 onto 0..len (bias ≤ len / 2⁶⁴).
+            let pick = ((u128::from(rng.next_u64()) * len) >> 64) as usize;
+            weights[class[pick]] += 1;
+        }
+    }
+    weights
+}
+
 /// Quantile `q` of non-empty sorted `values`, linear interpolation between order statistics.
-fn quantile_sorted(values: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile_sorted(values: &[f64], q: f64) -> f64 {
     let h = q * (values.len() - 1) as f64;
     let lo = h.floor() as usize;
     let hi = (lo + 1).min(values.len() - 1);
