@@ -78,7 +78,9 @@ pub enum Calibrator {
     Isotonic { x: Vec<f64>, y: Vec<f64> },
 }
 
-fn sigmoid(z: f64) -> f64 {
+/// The logistic function, stable for large |z|.
+#[inline]
+pub(crate) fn sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
         1.0 / (1.0 + (-z).exp())
     } else {

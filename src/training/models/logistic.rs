@@ -142,16 +142,8 @@ impl LogisticModel {
     }
 }
 
-/// The logistic function, stable for large |z|.
-#[inline]
-pub(crate) fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
-}
+// The logistic function, stable for large |z| (shared with Platt scaling).
+pub(crate) use crate::training::calibrate::sigmoid;
 
 /// `ln(p / (1 − p))`, clamped away from 0 and 1.
 #[inline]

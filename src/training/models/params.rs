@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::training::gbdt::{GbdtParams, GbdtValidParams, MAX_NUM_LEAVES};
+use crate::training::gbdt::{GbdtParams, GbdtValidParams};
 
 use super::error::ModelError;
 
@@ -212,9 +212,6 @@ impl GbdtTrainParams {
 
     /// Checked gbdt parameters; errors are renamed `gbdt.<name>`.
     pub fn check(&self, seed: u64) -> Result<GbdtValidParams, ModelError> {
-        if self.num_leaves > MAX_NUM_LEAVES {
-            return Err(invalid("gbdt.num_leaves", self.num_leaves, "in 2..=4096"));
-        }
         self.to_gbdt(seed).check().map_err(|e| match e {
             crate::training::gbdt::GbdtError::InvalidParam {
                 name,
