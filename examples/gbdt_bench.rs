@@ -11,14 +11,13 @@
 //! usage: cargo run --release --example gbdt_bench -- TRAIN TEST [--threads 1,2] [--repeat N]
 //!        [--save-model FILE]
 
-use std::fs::File;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use churn::training::gbdt::{roc_auc, Dataset, GbdtParams, Matrix};
-use polars::prelude::{DataFrame, ParquetReader, SerReader};
 
-const LABEL: &str = "y";
+mod bench_common;
+use bench_common::{cpu_seconds, parse_threads, read_table, LABEL};
 
 struct Table {
     names: Vec<String>,
@@ -36,45 +35,11 @@ impl Table {
 }
 
 fn read(path: &str) -> Result<Table> {
-    let file = File::open(path).with_context(|| format!("cannot open {path}"))?;
-    let df: DataFrame = ParquetReader::new(file)
-        .finish()
-        .with_context(|| format!("cannot read {path} as Parquet"))?;
-    let mut names = Vec::new();
-    let mut cols = Vec::new();
-    let mut y = Vec::new();
-    for name in df.get_column_names_owned() {
-        let ca = df
-            .column(name.as_str())?
-            .cast(&polars::prelude::DataType::Float64)?;
-        let values: Vec<f64> = ca.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
-        if name.as_str() == LABEL {
-            y = values;
-        } else {
-            names.push(name.to_string());
-            cols.push(values);
-        }
-    }
+    let (names, cols, y) = read_table(path)?;
     if y.is_empty() {
         bail!("{path} has no `{LABEL}` column");
     }
     Ok(Table { names, cols, y })
-}
-
-/// CPU seconds used by this process so far (Linux; NaN elsewhere).
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return f64::NAN;
-    };
-    let Some(end) = stat.rfind(')') else {
-        return f64::NAN;
-    };
-    let fields: Vec<&str> = stat[end + 1..].split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
-    match (ticks(11), ticks(12)) {
-        (Some(u), Some(s)) => (u + s) / 100.0,
-        _ => f64::NAN,
-    }
 }
 
 fn main() -> Result<()> {
@@ -85,12 +50,7 @@ fn main() -> Result<()> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--threads" => {
-                threads = it
-                    .next()
-                    .context("--threads needs a list like 1,2")?
-                    .split(',')
-                    .map(|t| t.parse::<usize>())
-                    .collect::<Result<_, _>>()?;
+                threads = parse_threads(it.next())?;
             }
             "--repeat" => repeat = it.next().context("--repeat needs a number")?.parse()?,
             "--save-model" => {

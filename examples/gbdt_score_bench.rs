@@ -12,52 +12,13 @@
 //! usage: cargo run --release --example gbdt_score_bench -- TRAIN TEST MODEL.json
 //!        [--threads 1,2] [--passes 5]
 
-use std::fs::File;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use churn::training::gbdt::{Dataset, GbdtModel, GbdtParams, Matrix};
-use polars::prelude::{DataFrame, DataType, ParquetReader, SerReader};
 
-const LABEL: &str = "y";
-
-/// Feature names, feature columns (file order, label dropped) and labels of a Parquet file.
-type Table = (Vec<String>, Vec<Vec<f64>>, Vec<f64>);
-
-fn read(path: &str) -> Result<Table> {
-    let file = File::open(path).with_context(|| format!("cannot open {path}"))?;
-    let df: DataFrame = ParquetReader::new(file)
-        .finish()
-        .with_context(|| format!("cannot read {path} as Parquet"))?;
-    let (mut names, mut cols, mut y) = (Vec::new(), Vec::new(), Vec::new());
-    for name in df.get_column_names_owned() {
-        let c = df.column(name.as_str())?.cast(&DataType::Float64)?;
-        let values: Vec<f64> = c.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
-        if name.as_str() == LABEL {
-            y = values;
-        } else {
-            names.push(name.to_string());
-            cols.push(values);
-        }
-    }
-    Ok((names, cols, y))
-}
-
-/// CPU seconds used by this process so far (Linux; NaN elsewhere).
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return f64::NAN;
-    };
-    let Some(end) = stat.rfind(')') else {
-        return f64::NAN;
-    };
-    let fields: Vec<&str> = stat[end + 1..].split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
-    match (ticks(11), ticks(12)) {
-        (Some(u), Some(s)) => (u + s) / 100.0,
-        _ => f64::NAN,
-    }
-}
+mod bench_common;
+use bench_common::{cpu_seconds, parse_threads, read_table};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -66,12 +27,7 @@ fn main() -> Result<()> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--threads" => {
-                threads = it
-                    .next()
-                    .context("--threads needs a list like 1,2")?
-                    .split(',')
-                    .map(|t| t.parse::<usize>())
-                    .collect::<Result<_, _>>()?;
+                threads = parse_threads(it.next())?;
             }
             "--passes" => passes = it.next().context("--passes needs a number")?.parse()?,
             _ => files.push(a.clone()),
@@ -80,8 +36,8 @@ fn main() -> Result<()> {
     let [train_path, test_path, model_path] = files.as_slice() else {
         bail!("usage: gbdt_score_bench TRAIN TEST MODEL.json [--threads 1,2] [--passes 5]");
     };
-    let (names, mut cols, y_train) = read(train_path)?;
-    let (_, test_cols, _) = read(test_path)?;
+    let (names, mut cols, y_train) = read_table(train_path)?;
+    let (_, test_cols, _) = read_table(test_path)?;
     let n_train = y_train.len();
 
     let model: GbdtModel = match std::fs::read_to_string(model_path) {
