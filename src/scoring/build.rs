@@ -47,7 +47,6 @@ pub enum BuildStep {
     Score,
     Clv,
     Suggestions,
-    Uplift,
     Assemble,
 }
 
@@ -60,7 +59,6 @@ impl BuildStep {
             BuildStep::Score => "scoring",
             BuildStep::Clv => "CLV",
             BuildStep::Suggestions => "suggestions",
-            BuildStep::Uplift => "uplift",
             BuildStep::Assemble => "assembling",
         }
     }
@@ -392,11 +390,10 @@ pub fn score_features(
 
     let cpu_components = process_cpu_seconds();
     timings.cpu_clv_and_suggestions = cpu_components - cpu_scored;
-    progress(BuildStep::Uplift, 0, 1);
-    let t = Instant::now();
-    let uplift: Option<Vec<f64>> = super::components::uplift(wh, as_of, &ids, &view, cfg)?;
-    components.uplift = uplift.is_some();
-    timings.uplift = t.elapsed().as_secs_f64();
+    // Expected uplift is not estimated in the snapshot yet (`churn campaigns` fits the uplift
+    // model on its own); `components.uplift` stays false, so ranking by expected saved value
+    // is refused rather than faked.
+    let uplift: Option<Vec<f64>> = None;
 
     let cpu_assemble = process_cpu_seconds();
     progress(BuildStep::Assemble, 0, 1);

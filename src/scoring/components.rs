@@ -92,15 +92,3 @@ pub(crate) fn suggestions(
     }
     Ok(Some(out))
 }
-
-/// Expected churn reduction from a retention offer per customer: `None` until the campaigns
-/// stage is part of the crate.
-pub(crate) fn uplift(
-    _wh: &Warehouse,
-    _as_of: NaiveDate,
-    _ids: &[&str],
-    _view: &DataFrame,
-    _cfg: &ScoringConfig,
-) -> Result<Option<Vec<f64>>, ScoringError> {
-    Ok(None)
-}

@@ -40,10 +40,9 @@ pub struct BuildTimings {
     pub suggestions: f64,
     /// CLV and suggestions run side by side: the wall time of both.
     pub clv_and_suggestions: f64,
-    pub uplift: f64,
     pub assemble: f64,
     /// The scoring stage alone: from the features table + champion to the scored snapshot
-    /// (sort + encode + predict + explain + clv ∥ suggestions + uplift + assemble).
+    /// (sort + encode + predict + explain + clv ∥ suggestions + assemble).
     pub scoring_stage: f64,
     /// CPU seconds (all threads) the scoring stage used.
     pub scoring_stage_cpu: f64,
