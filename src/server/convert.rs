@@ -18,7 +18,7 @@ pub fn risk_band(b: RiskBand) -> pb::RiskBand {
     }
 }
 
-fn suggestion_kind(k: SuggestionKind) -> pb::SuggestionKind {
+pub fn suggestion_kind(k: SuggestionKind) -> pb::SuggestionKind {
     match k {
         SuggestionKind::Adoption => pb::SuggestionKind::Adoption,
         SuggestionKind::RightSize => pb::SuggestionKind::RightSize,

@@ -8,19 +8,22 @@
 //! until it is in); every `reload_interval` the loader's fingerprint is compared and a changed
 //! input is loaded on a blocking thread and swapped in atomically (arc-swap). A failed load
 //! keeps the previous snapshot, is logged and counted. One file per concern: [`service`]
-//! (handlers), [`convert`] (wire types), [`auth`], [`metrics`], [`whatif`], [`source`],
-//! [`snapshot`] (the scoring stage's snapshot as a source), [`client`].
+//! (handlers), [`convert`] (wire types), [`wire`] and [`fast`] (the two hot RPCs encoded
+//! straight from the snapshot), [`auth`], [`metrics`], [`whatif`], [`source`], [`snapshot`]
+//! (the scoring stage's snapshot as a source), [`client`].
 
 pub mod auth;
 pub mod client;
 pub mod convert;
 pub mod error;
+pub mod fast;
 pub mod metrics;
 pub mod oversize;
 pub mod service;
 pub mod snapshot;
 pub mod source;
 pub mod whatif;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -264,6 +267,12 @@ pub async fn start(
 
     let api = pb::churn_service_server::ChurnServiceServer::new(ChurnApi::new(state.clone()))
         .max_decoding_message_size(config.limits.max_message_bytes);
+    // ScoreCustomer and ScoreCustomers answered from bytes encoded straight from the snapshot.
+    let api = fast::FastPaths::new(
+        ChurnApi::new(state.clone()),
+        api,
+        config.limits.max_message_bytes,
+    );
     let auth = auth::Auth {
         tokens: config.tokens.clone(),
         metrics: metrics.clone(),

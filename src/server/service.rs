@@ -12,10 +12,12 @@ use tonic::{Code, Request, Response, Status};
 
 use crate::server::convert;
 use crate::server::error::ApiError;
+use crate::server::fast::Encoded;
 use crate::server::metrics::Metrics;
 use crate::server::pb::{self, churn_service_server::ChurnService};
 use crate::server::source::ScoreSource;
 use crate::server::whatif;
+use crate::server::wire;
 
 /// Request limits; each is stated in the error that enforces it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -152,15 +154,24 @@ fn meta(source: &dyn ScoreSource) -> (String, String) {
     )
 }
 
-type ScoreStream = ReceiverStream<Result<pb::ScoreCustomersResponse, Status>>;
+/// The stream of encoded ScoreCustomersResponse messages (one per batch).
+pub type EncodedStream = ReceiverStream<Result<Encoded, Status>>;
 
-#[tonic::async_trait]
-impl ChurnService for ChurnApi {
-    async fn score_customer(
+/// The generated trait's stream: the encoded batches decoded back (not on the serving path).
+type ScoreStream =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::ScoreCustomersResponse, Status>> + Send>>;
+
+fn decoded<M: prost::Message + Default>(bytes: &[u8]) -> Result<M, Status> {
+    M::decode(bytes).map_err(|e| Status::internal(format!("re-decoding an answer: {e}")))
+}
+
+/// The two hot RPCs, answering encoded bytes ([`wire`]); served by [`crate::server::fast`].
+impl ChurnApi {
+    /// ScoreCustomer: the encoded `ScoreCustomerResponse`.
+    pub async fn score_customer_encoded(
         &self,
-        request: Request<pb::ScoreCustomerRequest>,
-    ) -> Result<Response<pb::ScoreCustomerResponse>, Status> {
-        let req = request.into_inner();
+        req: pb::ScoreCustomerRequest,
+    ) -> Result<Response<Encoded>, Status> {
         let request_id = self.request_id(&req.request_id);
         self.unary("ScoreCustomer", false, move |src| {
             let request_id = request_id?;
@@ -169,28 +180,26 @@ impl ChurnService for ChurnApi {
                 field: "customer_id",
                 customer_id: id.to_string(),
             })?;
-            let (model_version, as_of_date) = meta(&*src);
-            Ok(pb::ScoreCustomerResponse {
-                request_id,
-                model_version,
-                as_of_date,
-                score: Some(convert::score(score)),
-            })
+            let as_of = src.as_of().to_string();
+            let header = wire::Header {
+                request_id: &request_id,
+                model_version: &src.model_info().version,
+                as_of_date: &as_of,
+            };
+            Ok(wire::score_customer_response(&header, score))
         })
         .await
     }
 
-    type ScoreCustomersStream = ScoreStream;
-
-    async fn score_customers(
+    /// ScoreCustomers: a stream of encoded `ScoreCustomersResponse` batches.
+    pub async fn score_customers_encoded(
         &self,
-        request: Request<pb::ScoreCustomersRequest>,
-    ) -> Result<Response<Self::ScoreCustomersStream>, Status> {
-        let req = request.into_inner();
+        req: pb::ScoreCustomersRequest,
+    ) -> Result<Response<EncodedStream>, Status> {
         let limits = self.state.limits;
         let request_id = self.request_id(&req.request_id);
-        // Validation and selection run in the stream's producer task; the first error is sent
-        // before any score (so the call fails with it).
+        // Validation and selection run before the stream starts; the first error fails the
+        // call before any score is sent.
         self.unary("ScoreCustomers", false, move |src| {
             let request_id = request_id?;
             if req.customer_ids.len() > limits.max_ids {
@@ -233,34 +242,28 @@ impl ChurnService for ChurnApi {
             } else {
                 None
             };
+            // Batches are encoded on a blocking thread while tonic sends the previous ones.
             let (tx, rx) = mpsc::channel(4);
             tokio::task::spawn_blocking(move || {
-                let (model_version, as_of_date) = meta(&*src);
-                let send = |scores: Vec<pb::CustomerScore>| {
-                    tx.blocking_send(Ok(pb::ScoreCustomersResponse {
-                        request_id: request_id.clone(),
-                        model_version: model_version.clone(),
-                        as_of_date: as_of_date.clone(),
-                        scores,
-                    }))
-                    .is_ok()
+                let as_of = src.as_of().to_string();
+                let header = wire::Header {
+                    request_id: &request_id,
+                    model_version: &src.model_info().version,
+                    as_of_date: &as_of,
                 };
+                let send = |bytes: Encoded| tx.blocking_send(Ok(bytes)).is_ok();
                 match query {
                     Some(q) => {
                         for chunk in src.select(&q).chunks(batch) {
-                            if !send(chunk.iter().map(|s| convert::score(s)).collect()) {
+                            if !send(wire::score_customers_response(&header, chunk.iter().copied())) {
                                 return; // the client went away
                             }
                         }
                     }
                     None => {
                         for chunk in req.customer_ids.chunks(batch) {
-                            let scores = chunk
-                                .iter()
-                                .filter_map(|id| src.get(id))
-                                .map(convert::score)
-                                .collect();
-                            if !send(scores) {
+                            let scores = chunk.iter().filter_map(|id| src.get(id));
+                            if !send(wire::score_customers_response(&header, scores)) {
                                 return;
                             }
                         }
@@ -270,6 +273,38 @@ impl ChurnService for ChurnApi {
             Ok(ReceiverStream::new(rx))
         })
         .await
+    }
+}
+
+/// The generated service. ScoreCustomer and ScoreCustomers never reach it when served by
+/// [`crate::server::start`] ([`crate::server::fast::FastPaths`] answers them with the encoded
+/// bytes); here they decode those bytes back, so the trait still answers the same.
+#[tonic::async_trait]
+impl ChurnService for ChurnApi {
+    async fn score_customer(
+        &self,
+        request: Request<pb::ScoreCustomerRequest>,
+    ) -> Result<Response<pb::ScoreCustomerResponse>, Status> {
+        let bytes = self
+            .score_customer_encoded(request.into_inner())
+            .await?
+            .into_inner();
+        decoded(&bytes).map(Response::new)
+    }
+
+    type ScoreCustomersStream = ScoreStream;
+
+    async fn score_customers(
+        &self,
+        request: Request<pb::ScoreCustomersRequest>,
+    ) -> Result<Response<Self::ScoreCustomersStream>, Status> {
+        use tokio_stream::StreamExt;
+        let stream = self
+            .score_customers_encoded(request.into_inner())
+            .await?
+            .into_inner()
+            .map(|r| r.and_then(|bytes| decoded(&bytes)));
+        Ok(Response::new(Box::pin(stream)))
     }
 
     async fn score_features(
