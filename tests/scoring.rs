@@ -342,13 +342,15 @@ fn prioritize_ranks_descending_with_ties_by_id_and_pages() {
         assert_eq!(r.key, s.value_at_risk);
     }
     assert!(page.rows.windows(2).all(|w| w[0].key >= w[1].key));
-    // No uplift in this snapshot: ranking by expected saved value is refused, not faked.
-    if !snap.components().uplift {
-        assert!(matches!(
-            snap.prioritize(&Filter::default(), RankBy::ExpectedSavedValue, 0, 5),
-            Err(ScoringError::RankUnavailable { .. })
-        ));
-    }
+    // No uplift model in this registry: ranking by expected saved value is refused, not faked.
+    assert!(!snap.components().uplift && snap.meta().uplift_model.is_none());
+    assert!(snap.scores().iter().all(|s| s.expected_uplift.is_none()));
+    assert!(matches!(
+        snap.prioritize(&Filter::default(), RankBy::ExpectedSavedValue, 0, 5),
+        Err(ScoringError::RankUnavailable { .. })
+    ));
+    // A logistic champion's reasons are its exact linear contributions.
+    assert_eq!(snap.meta().reason_method, "linear");
 }
 
 #[test]
@@ -568,4 +570,116 @@ fn prioritize_cli_prints_json_rows_and_reuses_a_snapshot_file() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("martians"));
     assert!(RiskBand::parse("high") == Some(RiskBand::High));
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn an_uplift_model_in_the_registry_gives_expected_uplift_and_saved_value_ranking() {
+    use churn::campaigns::uplift::{Logit, UpliftModel};
+    use churn::campaigns::{UpliftArtifact, UPLIFT_FILE};
+    let f = fixture();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let models = dir.path().join("models");
+    copy_dir(&f.models, &models);
+    // A hand-made T-learner on one feature: treated churn σ(−2) whatever the tenure, control
+    // churn σ(−1 + 0.5·(tenure_days − 400) / 200) (missing tenure → its mean, 400).
+    let logit = |intercept: f64, weight: f64| Logit {
+        mean: vec![400.0],
+        scale: vec![200.0],
+        weights: vec![weight],
+        intercept,
+    };
+    let artifact = UpliftArtifact {
+        format_version: churn::campaigns::artifact::UPLIFT_FORMAT,
+        campaign_type: "retention".into(),
+        observed_until: d(2024, 12, 31),
+        fitted_at: "2026-11-23T10:00:00.000Z".into(),
+        holdout_qini: 0.01,
+        holdout_observed_uplift: 0.05,
+        model: UpliftModel {
+            feature_names: vec!["tenure_days".into()],
+            treated: logit(-2.0, 0.0),
+            control: logit(-1.0, 0.5),
+            training_rows: 100,
+        },
+    };
+    artifact.save(&models).expect("save");
+    let snap = Snapshot::build(
+        &f.data,
+        &models,
+        &ScoringConfig::default(),
+        &mut |_, _, _| {},
+    )
+    .expect("build");
+    assert!(snap.components().uplift);
+    let info = snap.meta().uplift_model.as_ref().expect("uplift info");
+    assert_eq!(info.fitted_at, artifact.fitted_at);
+    // Every customer's estimate is the hand-made model on its tenure at the as-of date.
+    let (wh, _) = warehouse::load(&f.data).expect("load");
+    let feats =
+        churn::features::churn_prediction_features(&wh, &[snap.as_of()], None).expect("features");
+    let ids = feats.column("customer_id").expect("id");
+    let tenure = feats.column("tenure_days").expect("tenure");
+    let tenure = tenure
+        .cast(&polars::prelude::DataType::Float64)
+        .expect("f64");
+    let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let mut checked = 0;
+    for (id, t) in ids
+        .str()
+        .expect("text")
+        .iter()
+        .zip(tenure.f64().expect("f64").iter())
+    {
+        let id = id.expect("id");
+        let t = t.unwrap_or(400.0);
+        let want = sigmoid(-1.0 + 0.5 * (t - 400.0) / 200.0) - sigmoid(-2.0);
+        let got = snap
+            .get(id)
+            .expect("scored")
+            .expected_uplift
+            .expect("uplift");
+        assert!((got - want).abs() < 1e-12, "{id}: {got} vs {want}");
+        checked += 1;
+    }
+    assert_eq!(checked, snap.len());
+    // Ranking by expected saved value = uplift × CLV, descending.
+    let page = snap
+        .prioritize(&Filter::default(), RankBy::ExpectedSavedValue, 0, 100)
+        .expect("saved value ranking");
+    assert_eq!(page.rows.len(), 100);
+    for r in &page.rows {
+        let s = r.score;
+        assert_eq!(r.key, s.expected_uplift.expect("uplift") * s.clv);
+    }
+    assert!(page.rows.windows(2).all(|w| w[0].key >= w[1].key));
+    // A saved snapshot keeps the estimates and what produced them.
+    let path = dir.path().join("snap.bin");
+    snap.save(&path).expect("save");
+    let back = Snapshot::load(&path).expect("load");
+    assert_eq!(back.meta().uplift_model, snap.meta().uplift_model);
+    assert_eq!(back.scores(), snap.scores());
+
+    // A damaged uplift file fails the build, naming the file.
+    std::fs::write(models.join(UPLIFT_FILE), b"not json").expect("damage");
+    let err = Snapshot::build(
+        &f.data,
+        &models,
+        &ScoringConfig::default(),
+        &mut |_, _, _| {},
+    )
+    .expect_err("damaged uplift model");
+    assert!(err.to_string().contains("uplift_model.json"), "{err}");
 }

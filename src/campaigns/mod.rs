@@ -10,6 +10,7 @@
 //! `churned_90d` label of the features as of `target_date − 1`. A campaign whose window ends
 //! after the export is reported with `observed = false` and no churn figures.
 
+pub mod artifact;
 pub mod stats;
 pub mod uplift;
 
@@ -22,6 +23,7 @@ use crate::features::FeatureError;
 use crate::training::models::ChurnModel;
 use crate::warehouse::{Table, Warehouse};
 
+pub use artifact::{ArtifactError, UpliftArtifact, UPLIFT_FILE};
 pub use stats::{campaign_stats, newcombe_interval, CampaignStats};
 pub use uplift::{QiniPoint, UpliftAtK, UpliftData, UpliftEvaluation, UpliftModel};
 

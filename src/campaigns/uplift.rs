@@ -58,7 +58,7 @@ fn feature_err(column: &str, e: impl std::fmt::Display) -> CampaignError {
 }
 
 /// The FEATURES columns of a churn_prediction_features frame, row-major (NaN = null).
-fn feature_matrix(df: &DataFrame, names: &[String]) -> Result<Vec<f64>, CampaignError> {
+pub(super) fn feature_matrix(df: &DataFrame, names: &[String]) -> Result<Vec<f64>, CampaignError> {
     let width = names.len();
     let mut x = vec![f64::NAN; df.height() * width];
     for (j, name) in names.iter().enumerate() {
@@ -261,6 +261,23 @@ impl Logit {
         })
     }
 
+    /// `None` if the coefficients fit `width` features and are finite (scales > 0), else
+    /// what is wrong.
+    fn problem(&self, width: usize) -> Option<String> {
+        if [self.mean.len(), self.scale.len(), self.weights.len()] != [width; 3] {
+            return Some(format!(
+                "{} means, {} scales and {} weights for {width} features",
+                self.mean.len(),
+                self.scale.len(),
+                self.weights.len()
+            ));
+        }
+        let finite = self.mean.iter().chain(&self.weights).all(|v| v.is_finite())
+            && self.scale.iter().all(|v| v.is_finite() && *v > 0.0)
+            && self.intercept.is_finite();
+        (!finite).then(|| "a coefficient is not finite (or a scale not > 0)".to_string())
+    }
+
     fn predict(&self, row: &[f64]) -> f64 {
         let mut z = self.intercept;
         for (j, v) in row.iter().enumerate() {
@@ -297,6 +314,17 @@ impl UpliftModel {
             control: Logit::fit(data, &control, cfg.l2, "control")?,
             training_rows: rows.len(),
         })
+    }
+
+    /// Checks a loaded model: both regressions fit the feature list, coefficients finite.
+    pub fn check(&self) -> Result<(), String> {
+        let width = self.feature_names.len();
+        for (group, m) in [("treated", &self.treated), ("control", &self.control)] {
+            if let Some(p) = m.problem(width) {
+                return Err(format!("{group} model: {p}"));
+            }
+        }
+        Ok(())
     }
 
     /// `(μ₁, μ₀)`: predicted 90-day churn with and without the offer, per row of `x`.

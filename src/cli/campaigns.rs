@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 
-use churn::campaigns::{self, CampaignConfig, CampaignReport, CampaignStats};
+use churn::campaigns::{self, CampaignConfig, CampaignReport, CampaignStats, UpliftArtifact};
 use churn::registry::{Registry, CHAMPION};
 use churn::training::pipeline::load_model;
 use churn::{output, progress, warehouse};
@@ -24,10 +24,15 @@ pub struct CampaignsArgs {
     /// Warehouse export directory (the seven tables).
     #[arg(long)]
     pub data: PathBuf,
-    /// Model registry: risk deciles use the champion's calibrated risk. Without it, a proxy
-    /// (the uplift model's control-group churn model).
+    /// Model registry: risk deciles use the champion's calibrated risk (without it, a proxy:
+    /// the uplift model's control-group churn model), and the fitted uplift model is saved
+    /// there (uplift/uplift_model.json) for scoring: snapshots built from this registry then
+    /// carry each customer's expected uplift and can rank by expected saved value.
     #[arg(long)]
     pub models: Option<PathBuf>,
+    /// With --models: do not save the uplift model into the registry.
+    #[arg(long)]
+    pub no_save: bool,
     /// Output directory for campaigns.json (the full report) and uplift_model.json.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -189,6 +194,15 @@ pub fn run(args: CampaignsArgs) -> Result<ExitCode> {
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Table => print_table(&report),
+    }
+    if let (Some(dir), false) = (&args.models, args.no_save) {
+        let artifact = UpliftArtifact::new(model, &report.uplift_model, report.observed_until);
+        let path = artifact.save(dir)?;
+        eprintln!(
+            "saved the uplift model to {} (snapshots built from {} now carry expected uplift)",
+            path.display(),
+            dir.display()
+        );
     }
     if let Some(dir) = &args.out {
         eprintln!(

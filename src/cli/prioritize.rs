@@ -8,10 +8,11 @@ use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use serde::Serialize;
 
+use churn::campaigns::UpliftArtifact;
 use churn::progress;
 use churn::scoring::{
-    data_fingerprint, money, BuildStep, CustomerScore, Filter, RankBy, Ranked, ScoreReason,
-    ScoringConfig, Snapshot,
+    data_fingerprint, money, BuildStep, CustomerScore, Filter, RankBy, Ranked, ReasonMethod,
+    ScoreReason, ScoringConfig, Snapshot,
 };
 
 /// Output format of the list.
@@ -20,6 +21,24 @@ pub enum OutputFormat {
     Table,
     Csv,
     Json,
+}
+
+/// How a tree champion's reasons are computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReasonsArg {
+    Auto,
+    Exact,
+    Path,
+}
+
+impl From<ReasonsArg> for ReasonMethod {
+    fn from(r: ReasonsArg) -> ReasonMethod {
+        match r {
+            ReasonsArg::Auto => ReasonMethod::Auto,
+            ReasonsArg::Exact => ReasonMethod::Exact,
+            ReasonsArg::Path => ReasonMethod::Path,
+        }
+    }
 }
 
 /// What the list is ranked by.
@@ -85,6 +104,11 @@ pub struct PrioritizeArgs {
     /// on stderr.
     #[arg(long)]
     pub timings: bool,
+    /// How a tree champion's reasons are computed when the snapshot is built: `auto` (exact
+    /// TreeSHAP for small warehouses, path attribution when that would be slow), `exact` or
+    /// `path`.
+    #[arg(long, value_enum, default_value_t = ReasonsArg::Auto)]
+    pub reasons: ReasonsArg,
     /// Ask a running `churn serve` at this address (host:port) instead of scoring here.
     #[arg(long)]
     pub addr: Option<String>,
@@ -132,7 +156,10 @@ fn csv_field(v: &str) -> String {
 }
 
 fn obtain_snapshot(args: &PrioritizeArgs) -> Result<Snapshot> {
-    let cfg = ScoringConfig::default();
+    let cfg = ScoringConfig {
+        reasons: args.reasons.into(),
+        ..ScoringConfig::default()
+    };
     if let Some(path) = &args.snapshot {
         if path.exists() {
             let meta = Snapshot::read_meta(path)?;
@@ -142,6 +169,11 @@ fn obtain_snapshot(args: &PrioritizeArgs) -> Result<Snapshot> {
                     let (manifest, _) = churn::scoring::load_champion(&args.models, &cfg.model)?;
                     meta.key.data_fingerprint.as_deref() == Some(data_fingerprint(data)?.as_str())
                         && meta.key.model_version == manifest.version
+                        && meta.config.reasons == cfg.reasons
+                        && meta.uplift_model.as_ref().map(|u| u.fitted_at.as_str())
+                            == UpliftArtifact::load(&args.models)?
+                                .as_ref()
+                                .map(|a| a.fitted_at.as_str())
                 }
             };
             if current {
@@ -149,7 +181,7 @@ fn obtain_snapshot(args: &PrioritizeArgs) -> Result<Snapshot> {
                     .with_context(|| format!("loading the snapshot {}", path.display()));
             }
             eprintln!(
-                "snapshot {} is stale (other data or champion): rebuilding",
+                "snapshot {} is stale (other data, champion, uplift model or --reasons): rebuilding",
                 path.display()
             );
         }
@@ -184,6 +216,7 @@ pub fn run(args: PrioritizeArgs) -> Result<ExitCode> {
             "seconds_to_snapshot": started.elapsed().as_secs_f64(),
             "build_timings": snap.meta().timings,
             "model": snap.model().algorithm,
+            "reason_method": snap.meta().reason_method,
             "components": snap.components(),
         });
         eprintln!("{}", serde_json::to_string(&report)?);

@@ -11,14 +11,15 @@ use rayon::prelude::*;
 
 use super::action::action_text;
 use super::fingerprint::data_fingerprint;
-use super::snapshot::{BuildTimings, Snapshot, SnapshotKey, SnapshotMeta};
+use super::snapshot::{BuildTimings, Snapshot, SnapshotKey, SnapshotMeta, UpliftInfo};
 use super::{
     Components, CustomerScore, ModelInfo, ProductSuggestion, ScoreReason, ScoringConfig,
     ScoringError,
 };
+use crate::campaigns::UpliftArtifact;
 use crate::features::{self, columns, FeatureSet, CHURN_PREDICTION_FEATURES, CUSTOMER_360_VIEW};
 use crate::registry::{Manifest, Registry, RegistryError};
-use crate::training::models::ChurnModel;
+use crate::training::models::{Attribution, ChurnModel};
 use crate::warehouse::schema::customer;
 use crate::warehouse::{self, Warehouse};
 
@@ -120,6 +121,10 @@ impl Snapshot {
         let started = Instant::now();
         progress(BuildStep::Model, 0, 1);
         let (manifest, model) = load_champion(models, &cfg.model)?;
+        let uplift = UpliftArtifact::load(models).map_err(|e| ScoringError::Component {
+            component: "uplift model",
+            message: e.to_string(),
+        })?;
         let model_load = started.elapsed().as_secs_f64();
         progress(BuildStep::Load, 0, 1);
         let t = Instant::now();
@@ -134,6 +139,7 @@ impl Snapshot {
             Some(fingerprint),
             &manifest,
             &model,
+            uplift.as_ref(),
             cfg,
             progress,
         )?;
@@ -144,12 +150,15 @@ impl Snapshot {
     }
 
     /// Builds a snapshot from a loaded warehouse: features as of its newest date, then
-    /// [`score_features`].
+    /// [`score_features`]. With an `uplift` model every customer also gets an expected churn
+    /// reduction from a retention offer.
+    #[allow(clippy::too_many_arguments)]
     pub fn build_from_warehouse(
         wh: &Warehouse,
         data_fingerprint: Option<String>,
         manifest: &Manifest,
         model: &ChurnModel,
+        uplift: Option<&UpliftArtifact>,
         cfg: &ScoringConfig,
         progress: Progress<'_>,
     ) -> Result<Snapshot, ScoringError> {
@@ -167,6 +176,7 @@ impl Snapshot {
             data_fingerprint,
             manifest,
             model,
+            uplift,
             cfg,
             progress,
         )?;
@@ -276,6 +286,7 @@ fn score_rows(
     ml: &DataFrame,
     version: &str,
     model: &ChurnModel,
+    attribution: Attribution,
     cfg: &ScoringConfig,
     timings: &mut BuildTimings,
     progress: Progress<'_>,
@@ -300,7 +311,9 @@ fn score_rows(
         timings.predict += t.elapsed().as_secs_f64();
         let t = Instant::now();
         if cfg.top_reasons > 0 {
-            let rows = model.explain(&x, cfg.top_reasons).map_err(model_err)?;
+            let rows = model
+                .explain_with(&x, cfg.top_reasons, attribution)
+                .map_err(model_err)?;
             reasons.par_extend(rows.into_par_iter().map(|row| {
                 row.into_iter()
                     .map(|r| ScoreReason {
@@ -331,6 +344,7 @@ pub fn score_features(
     data_fingerprint: Option<String>,
     manifest: &Manifest,
     model: &ChurnModel,
+    uplift: Option<&UpliftArtifact>,
     cfg: &ScoringConfig,
     progress: Progress<'_>,
 ) -> Result<Snapshot, ScoringError> {
@@ -349,8 +363,29 @@ pub fn score_features(
     drop(customer_360);
     timings.sort = t.elapsed().as_secs_f64();
 
-    let (probability, mut reasons) =
-        score_rows(&ml, &manifest.version, model, cfg, &mut timings, progress)?;
+    let attribution = cfg
+        .reasons
+        .resolve(model, ml.height(), cfg.exact_reasons_budget);
+    let (probability, mut reasons) = score_rows(
+        &ml,
+        &manifest.version,
+        model,
+        attribution,
+        cfg,
+        &mut timings,
+        progress,
+    )?;
+    // Expected churn reduction from a retention offer (the uplift model `churn campaigns`
+    // saved next to the registry), on the same features.
+    let t = Instant::now();
+    let uplift_values = uplift
+        .map(|a| a.expected_uplift_rows(&ml, cfg.batch_rows))
+        .transpose()
+        .map_err(|e| ScoringError::Component {
+            component: "uplift",
+            message: e.to_string(),
+        })?;
+    timings.uplift = t.elapsed().as_secs_f64();
     drop(ml);
 
     let cpu_scored = process_cpu_seconds();
@@ -390,10 +425,7 @@ pub fn score_features(
 
     let cpu_components = process_cpu_seconds();
     timings.cpu_clv_and_suggestions = cpu_components - cpu_scored;
-    // Expected uplift is not estimated in the snapshot yet (`churn campaigns` fits the uplift
-    // model on its own); `components.uplift` stays false, so ranking by expected saved value
-    // is refused rather than faked.
-    let uplift: Option<Vec<f64>> = None;
+    components.uplift = uplift_values.is_some();
 
     let cpu_assemble = process_cpu_seconds();
     progress(BuildStep::Assemble, 0, 1);
@@ -439,7 +471,7 @@ pub fn score_features(
                 reasons: std::mem::take(reasons),
                 clv: clv_i,
                 value_at_risk: if clv.is_some() { p * clv_i } else { 0.0 },
-                expected_uplift: uplift.as_ref().map(|u| u[i]),
+                expected_uplift: uplift_values.as_ref().map(|u| u[i]),
                 next_best_products,
                 action: String::new(),
             };
@@ -458,6 +490,8 @@ pub fn score_features(
         built_at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
         config: cfg.clone(),
         components,
+        reason_method: model.attribution_name(attribution).to_string(),
+        uplift_model: uplift.map(UpliftInfo::of),
         customers: n,
         timings: BuildTimings::default(),
         crate_version: env!("CARGO_PKG_VERSION").to_string(),

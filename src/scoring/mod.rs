@@ -23,11 +23,11 @@ mod types;
 
 pub use action::{action_text, band_verb, money};
 pub use build::{load_champion, model_info, score_features, BuildStep, Progress};
-pub use config::{RiskBands, ScoringConfig};
+pub use config::{ReasonMethod, RiskBands, ScoringConfig, EXACT_REASONS_BUDGET};
 pub use error::ScoringError;
 pub use fingerprint::data_fingerprint;
 pub use persist::SNAPSHOT_FORMAT;
 pub use snapshot::{
-    BuildTimings, Filter, Page, RankBy, Ranked, Snapshot, SnapshotKey, SnapshotMeta,
+    BuildTimings, Filter, Page, RankBy, Ranked, Snapshot, SnapshotKey, SnapshotMeta, UpliftInfo,
 };
 pub use types::*;

@@ -38,6 +38,8 @@ pub struct BuildTimings {
     pub sort: f64,
     pub clv: f64,
     pub suggestions: f64,
+    /// Expected uplift from the uplift model.
+    pub uplift: f64,
     /// CLV and suggestions run side by side: the wall time of both.
     pub clv_and_suggestions: f64,
     pub assemble: f64,
@@ -66,10 +68,39 @@ pub struct SnapshotMeta {
     pub built_at: String,
     pub config: ScoringConfig,
     pub components: Components,
+    /// How the reasons were computed: `linear` (logistic), `tree_shap` (exact) or `path`
+    /// (path attribution, see [`super::ReasonMethod`]).
+    #[serde(default)]
+    pub reason_method: String,
+    /// The uplift model behind `expected_uplift` (`None`: not estimated).
+    #[serde(default)]
+    pub uplift_model: Option<UpliftInfo>,
     pub customers: usize,
     pub timings: BuildTimings,
     /// The crate version that built it.
     pub crate_version: String,
+}
+
+/// Which uplift model a snapshot applied (see [`crate::campaigns::UpliftArtifact`]).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct UpliftInfo {
+    pub campaign_type: String,
+    /// When it was fitted: identifies it.
+    pub fitted_at: String,
+    pub observed_until: NaiveDate,
+    /// Its family's Qini coefficient on held-out campaign rows.
+    pub holdout_qini: f64,
+}
+
+impl UpliftInfo {
+    pub fn of(a: &crate::campaigns::UpliftArtifact) -> Self {
+        UpliftInfo {
+            campaign_type: a.campaign_type.clone(),
+            fitted_at: a.fitted_at.clone(),
+            observed_until: a.observed_until,
+            holdout_qini: a.holdout_qini,
+        }
+    }
 }
 
 /// What a prioritised list ranks by (descending; ties by `customer_id` ascending).

@@ -32,6 +32,7 @@ mod matrix;
 mod metrics;
 mod model;
 mod params;
+pub mod path;
 mod predict;
 pub mod shap;
 mod split;

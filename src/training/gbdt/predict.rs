@@ -45,8 +45,20 @@ pub(crate) struct FlatForest<'a> {
     nodes: Vec<FlatNode>,
     /// Output of each node (used for leaves).
     values: Vec<f64>,
+    /// `(tree, node)` of `src` each slot holds (leaf padding slots never get reached).
+    origin: Vec<(u32, u32)>,
     trees: Vec<FlatTree>,
     n_features: usize,
+}
+
+/// Path-attribution credits of every flat leaf slot (CSR: slot `i`'s `(feature, credit)`
+/// pairs are `credits[offsets[i]..offsets[i + 1]]`), and each tree's node means for the
+/// row-by-row fallback.
+#[derive(Debug, Clone)]
+pub(crate) struct LeafPaths {
+    means: Vec<Vec<f64>>,
+    offsets: Vec<u32>,
+    credits: Vec<(u32, f64)>,
 }
 
 /// Rows walked together: 2 copies × 64 rows × 50 features × 8 bytes = 50 KB of inputs.
@@ -63,11 +75,12 @@ impl<'a> FlatForest<'a> {
             src: trees,
             nodes: Vec::new(),
             values: Vec::new(),
+            origin: Vec::new(),
             trees: Vec::with_capacity(trees.len()),
             n_features,
         };
         let missing_left_offset = (BLOCK * n_features) as u32;
-        for t in trees {
+        for (ti, t) in trees.iter().enumerate() {
             if t.nodes.is_empty() {
                 continue;
             }
@@ -78,6 +91,7 @@ impl<'a> FlatForest<'a> {
             while let Some((src, dst)) = queue.pop_front() {
                 let n = &t.nodes[src];
                 f.values[dst] = n.value;
+                f.origin[dst] = (ti as u32, src as u32);
                 if !n.is_leaf() {
                     let left = f.nodes.len();
                     f.push_slot();
@@ -114,6 +128,7 @@ impl<'a> FlatForest<'a> {
             offset: 0,
         });
         self.values.push(0.0);
+        self.origin.push((0, 0));
     }
 
     /// Adds every tree's output for rows `0..out.len()` of the columns to `out`.
@@ -122,46 +137,107 @@ impl<'a> FlatForest<'a> {
     /// If `cols.len()` is not the forest's `n_features` or a column is shorter than `out`
     /// (callers check both first; this guards the unchecked indexing below).
     pub(crate) fn accumulate(&self, cols: &[&[f64]], out: &mut [f64]) {
+        self.walk(
+            cols,
+            out,
+            1,
+            |row, o| o[0] += self.src.iter().map(|t| t.predict_row(row)).sum::<f64>(),
+            |k, c, block| block[k] += self.values[c as usize],
+        );
+    }
+
+    /// Path attribution ([`super::path`]) of rows `0..n` into `phi` (row-major, `n_features`
+    /// per row; added to what is there): every tree's leaf for the row, then that leaf's
+    /// per-feature credits from `paths`.
+    ///
+    /// # Panics
+    /// As [`FlatForest::accumulate`], or if `phi.len()` is not a multiple of `n_features`.
+    pub(crate) fn accumulate_paths(&self, cols: &[&[f64]], paths: &LeafPaths, phi: &mut [f64]) {
+        let nf = self.n_features;
+        self.walk(
+            cols,
+            phi,
+            nf,
+            |row, o| {
+                for (t, means) in self.src.iter().zip(&paths.means) {
+                    super::path::path_attribution(t, means, row, o);
+                }
+            },
+            |k, c, block| {
+                let out = &mut block[k * nf..(k + 1) * nf];
+                let (a, b) = (paths.offsets[c as usize], paths.offsets[c as usize + 1]);
+                for &(f, d) in &paths.credits[a as usize..b as usize] {
+                    out[f as usize] += d;
+                }
+            },
+        );
+    }
+
+    /// Walks every tree for rows `0..out.len() / stride` (row `r` owns
+    /// `out[r·stride..(r+1)·stride]`), in parallel blocks, calling `at_leaf(k, leaf, block_out)`
+    /// for row `k` of each block and the flat leaf slot it reached in each tree. `by_row` is the
+    /// row-by-row fallback (gathered row, its output slice) for offsets that would not fit a
+    /// `u32`.
+    fn walk(
+        &self,
+        cols: &[&[f64]],
+        out: &mut [f64],
+        stride: usize,
+        by_row: impl Fn(&[f64], &mut [f64]) + Sync,
+        at_leaf: impl Fn(usize, u32, &mut [f64]) + Sync,
+    ) {
         let nf = self.n_features;
         assert_eq!(cols.len(), nf);
-        assert!(cols.iter().all(|c| c.len() >= out.len()));
+        assert!(stride > 0 && out.len().is_multiple_of(stride));
+        let n = out.len() / stride;
+        assert!(cols.iter().all(|c| c.len() >= n));
         if 2 * BLOCK * nf > u32::MAX as usize {
             // Offsets do not fit the 16-byte node (tens of millions of features): walk the
             // trees row by row.
-            out.par_iter_mut().enumerate().for_each_init(
+            out.par_chunks_mut(stride).enumerate().for_each_init(
                 || vec![0.0; nf],
                 |row, (r, o)| {
                     for (v, c) in row.iter_mut().zip(cols) {
                         *v = c[r];
                     }
-                    *o += self.src.iter().map(|t| t.predict_row(row)).sum::<f64>();
+                    by_row(row, o);
                 },
             );
             return;
         }
-        out.par_chunks_mut(TASK).enumerate().for_each(|(t, task)| {
-            let mut cur = [0u32; BLOCK];
-            let mut rows = vec![0u64; 2 * BLOCK * nf];
-            for (b, block) in task.chunks_mut(BLOCK).enumerate() {
-                let start = t * TASK + b * BLOCK;
-                let (right_copy, left_copy) = rows.split_at_mut(BLOCK * nf);
-                for (f, c) in cols.iter().enumerate() {
-                    let values = &c[start..start + block.len()];
-                    let right = &mut right_copy[f * BLOCK..f * BLOCK + values.len()];
-                    let left = &mut left_copy[f * BLOCK..f * BLOCK + values.len()];
-                    for ((&v, r), l) in values.iter().zip(right).zip(left) {
-                        let (key_v, nan) = (key(v), v.is_nan());
-                        *r = if nan { u64::MAX } else { key_v };
-                        *l = if nan { 0 } else { key_v };
+        out.par_chunks_mut(TASK * stride)
+            .enumerate()
+            .for_each(|(t, task)| {
+                let mut cur = [0u32; BLOCK];
+                let mut rows = vec![0u64; 2 * BLOCK * nf];
+                for (b, block) in task.chunks_mut(BLOCK * stride).enumerate() {
+                    let start = t * TASK + b * BLOCK;
+                    let len = block.len() / stride;
+                    let (right_copy, left_copy) = rows.split_at_mut(BLOCK * nf);
+                    for (f, c) in cols.iter().enumerate() {
+                        let values = &c[start..start + len];
+                        let right = &mut right_copy[f * BLOCK..f * BLOCK + len];
+                        let left = &mut left_copy[f * BLOCK..f * BLOCK + len];
+                        for ((&v, r), l) in values.iter().zip(right).zip(left) {
+                            let (key_v, nan) = (key(v), v.is_nan());
+                            *r = if nan { u64::MAX } else { key_v };
+                            *l = if nan { 0 } else { key_v };
+                        }
                     }
+                    self.walk_block(&rows, len, &mut cur, |k, c| at_leaf(k, c, block));
                 }
-                self.accumulate_block(&rows, block, &mut cur);
-            }
-        });
+            });
     }
 
-    fn accumulate_block(&self, rows: &[u64], out: &mut [f64], cur: &mut [u32; BLOCK]) {
-        let n = out.len();
+    /// Walks every tree for the `n` rows of a block, then calls `at_leaf(k, leaf)` for each
+    /// row `k` and the leaf slot it reached, tree by tree.
+    fn walk_block(
+        &self,
+        rows: &[u64],
+        n: usize,
+        cur: &mut [u32; BLOCK],
+        mut at_leaf: impl FnMut(usize, u32),
+    ) {
         let cur = &mut cur[..n];
         let mut active = [0u32; BLOCK];
         assert!(rows.len() >= 2 * BLOCK * self.n_features);
@@ -214,9 +290,40 @@ impl<'a> FlatForest<'a> {
                     }
                 }
             }
-            for (o, &c) in out.iter_mut().zip(cur.iter()) {
-                *o += self.values[c as usize];
+            for (k, &c) in cur.iter().enumerate() {
+                at_leaf(k, c);
             }
+        }
+    }
+
+    /// The per-leaf credits of path attribution for every flat leaf slot.
+    pub(crate) fn leaf_paths(&self) -> LeafPaths {
+        let means: Vec<Vec<f64>> = self.src.iter().map(super::path::node_means).collect();
+        let per_tree: Vec<Vec<Vec<(u32, f64)>>> = self
+            .src
+            .iter()
+            .zip(&means)
+            .map(|(t, m)| super::path::leaf_credits(t, m))
+            .collect();
+        let mut offsets = Vec::with_capacity(self.nodes.len() + 1);
+        let mut credits = Vec::new();
+        offsets.push(0u32);
+        for (slot, &(t, node)) in self.origin.iter().enumerate() {
+            let is_leaf = self.nodes[slot].left == slot as u32;
+            if is_leaf {
+                if let Some(c) = per_tree
+                    .get(t as usize)
+                    .and_then(|tree| tree.get(node as usize))
+                {
+                    credits.extend_from_slice(c);
+                }
+            }
+            offsets.push(credits.len() as u32);
+        }
+        LeafPaths {
+            means,
+            offsets,
+            credits,
         }
     }
 
@@ -440,6 +547,55 @@ mod tests {
             let row = [a[r], b[r]];
             let want = 1.0 + trees.iter().map(|t| t.predict_row(&row)).sum::<f64>();
             assert_eq!(out[r], want, "row {r}");
+        }
+    }
+
+    #[test]
+    fn blocked_path_attribution_matches_the_tree_walk() {
+        let trees = vec![
+            small_tree(),
+            caterpillar(9, 2, true),
+            Tree {
+                nodes: vec![Node::leaf(0.25, 1.0)],
+            },
+            caterpillar(5, 2, false),
+        ];
+        let n = 4099; // more than one task, and a partial block and group
+        let a: Vec<f64> = (0..n)
+            .map(|i| match i % 13 {
+                0 => f64::NAN,
+                1 => f64::INFINITY,
+                _ => (i % 10) as f64 / 10.0 - 0.3,
+            })
+            .collect();
+        let b: Vec<f64> = (0..n)
+            .map(|i| {
+                if i % 7 == 0 {
+                    f64::NAN
+                } else {
+                    (i % 5) as f64 - 2.0
+                }
+            })
+            .collect();
+        let forest = FlatForest::new(&trees, 2);
+        let paths = forest.leaf_paths();
+        let mut phi = vec![0.0; 2 * n];
+        forest.accumulate_paths(&[&a, &b], &paths, &mut phi);
+        let means: Vec<Vec<f64>> = trees.iter().map(super::super::path::node_means).collect();
+        for r in 0..n {
+            let row = [a[r], b[r]];
+            let mut want = [0.0; 2];
+            for (t, m) in trees.iter().zip(&means) {
+                super::super::path::path_attribution(t, m, &row, &mut want);
+            }
+            for k in 0..2 {
+                assert!(
+                    (phi[2 * r + k] - want[k]).abs() < 1e-12,
+                    "row {r} feature {k}: {} vs {}",
+                    phi[2 * r + k],
+                    want[k]
+                );
+            }
         }
     }
 }

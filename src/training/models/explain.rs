@@ -23,6 +23,19 @@ pub enum ContributionScale {
     Probability,
 }
 
+/// How the contributions of tree models are computed. Logistic contributions are exact and
+/// linear whichever is asked.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Attribution {
+    /// Exact TreeSHAP: Shapley values, O(leaves · depth²) per tree and row.
+    #[default]
+    Exact,
+    /// Path attribution (Saabas, [`crate::training::gbdt::path`]): one walk per tree and row,
+    /// additive like TreeSHAP but not Shapley-consistent. For explaining millions of rows.
+    Path,
+}
+
 /// Every contribution of every row: `values[r * names.len() + k]` is the contribution of
 /// `names[k]` to row `r`, and `expected_value + Σ_k values[r, k]` is row `r`'s raw score
 /// (log-odds or probability, see `scale`) before calibration.

@@ -29,11 +29,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::training::calibrate::{choose_calibrator, CalibrationChoice, Calibrator, ChooseOptions};
 use crate::training::encode::{FeatureMatrix, TableEncoder};
+use crate::training::gbdt::path::{node_means, path_attribution, tree_shap_cost};
 use crate::training::gbdt::shap::{tree_shap, ShapScratch};
 use crate::training::gbdt::{Dataset, GbdtModel, ImportanceKind, Tree};
 
 pub use error::ModelError;
-pub use explain::{ContributionScale, Contributions, Reason};
+pub use explain::{Attribution, ContributionScale, Contributions, Reason};
 pub use forest::ForestResolved;
 pub use params::{
     ClassWeight, ForestParams, GbdtTrainParams, LogisticParams, TrainParams, TreeParams,
@@ -135,6 +136,59 @@ enum Fitted {
     Gbdt(GbdtModel),
 }
 
+/// Computes one row's contributions with the chosen method. Path attribution of a GBDT is
+/// computed for the whole matrix at once (the blocked walk of batch prediction); for the mean
+/// of trees it walks each tree per row with every node's expected output computed once.
+struct Attributor<'a> {
+    fitted: &'a Fitted,
+    path: PathPlan<'a>,
+}
+
+enum PathPlan<'a> {
+    /// Exact contributions (TreeSHAP, or linear).
+    None,
+    /// Every row's contributions, row-major (GBDT).
+    Batch(Vec<f64>),
+    /// Trees, their node means and the scale of their sum.
+    Walk(&'a [Tree], Vec<Vec<f64>>, f64),
+}
+
+impl<'a> Attributor<'a> {
+    fn new(fitted: &'a Fitted, method: Attribution, x: &FeatureMatrix) -> Result<Self, ModelError> {
+        let path = match (method, fitted) {
+            (Attribution::Exact, _) | (_, Fitted::Logistic(_)) => PathPlan::None,
+            (Attribution::Path, Fitted::Gbdt(m)) => {
+                PathPlan::Batch(m.path_values_batch(&x.as_gbdt_matrix()?)?.values)
+            }
+            (Attribution::Path, Fitted::Trees(m)) => PathPlan::Walk(
+                &m.trees,
+                m.trees.iter().map(node_means).collect(),
+                1.0 / m.trees.len().max(1) as f64,
+            ),
+        };
+        Ok(Attributor { fitted, path })
+    }
+
+    /// Contributions of row `r` into `s.phi`.
+    fn row(&self, x: &FeatureMatrix, r: usize, s: &mut Scratch) {
+        match &self.path {
+            PathPlan::Batch(values) => {
+                let k = s.phi.len();
+                s.phi.copy_from_slice(&values[r * k..(r + 1) * k]);
+            }
+            PathPlan::Walk(trees, means, scale) => {
+                self.fitted.gather(x, r, &mut s.row);
+                s.phi.iter_mut().for_each(|v| *v = 0.0);
+                for (t, m) in trees.iter().zip(means) {
+                    path_attribution(t, m, &s.row, &mut s.phi);
+                }
+                s.phi.iter_mut().for_each(|v| *v *= scale);
+            }
+            PathPlan::None => self.fitted.contributions_row(x, r, s),
+        }
+    }
+}
+
 /// Per-thread scratch space of row-wise explanation.
 struct Scratch {
     shap: ShapScratch,
@@ -184,18 +238,39 @@ impl Fitted {
         }
     }
 
+    /// The trees of a tree model (`None` for logistic) and the factor their sum is scaled by
+    /// (1 for GBDT's sum of log-odds, 1/k for the mean of k trees).
+    fn trees(&self) -> Option<(&[Tree], f64)> {
+        match self {
+            Fitted::Logistic(_) => None,
+            Fitted::Trees(m) => Some((&m.trees, 1.0 / m.trees.len().max(1) as f64)),
+            Fitted::Gbdt(m) => Some((m.trees(), 1.0)),
+        }
+    }
+
+    /// Row `r` as the tree models read it: the forest sends non-finite values down
+    /// `default_left` (as NaN); GBDT reads the values as they are (as its prediction does).
+    fn gather(&self, x: &FeatureMatrix, r: usize, row: &mut [f64]) {
+        match self {
+            Fitted::Trees(_) => gather_row(x, r, row),
+            _ => {
+                for (v, c) in row.iter_mut().zip(&x.columns) {
+                    *v = c[r];
+                }
+            }
+        }
+    }
+
     /// Contributions of row `r` into `s.phi`.
     fn contributions_row(&self, x: &FeatureMatrix, r: usize, s: &mut Scratch) {
         match self {
             Fitted::Logistic(m) => m.contributions_row(x, r, &mut s.phi),
             Fitted::Trees(m) => {
-                gather_row(x, r, &mut s.row);
+                self.gather(x, r, &mut s.row);
                 m.contributions_row(&s.row, &mut s.phi, &mut s.shap);
             }
             Fitted::Gbdt(m) => {
-                for (v, c) in s.row.iter_mut().zip(&x.columns) {
-                    *v = c[r];
-                }
+                self.gather(x, r, &mut s.row);
                 s.phi.iter_mut().for_each(|v| *v = 0.0);
                 for t in m.trees() {
                     tree_shap(t, &s.row, &mut s.phi, &mut s.shap);
@@ -548,15 +623,27 @@ impl ChurnModel {
     /// value` in log-odds for logistic (names include `__missing` indicators), TreeSHAP in
     /// log-odds for GBDT and in probability for the decision tree and forest.
     pub fn contributions(&self, x: &FeatureMatrix) -> Result<Contributions, ModelError> {
+        self.contributions_with(x, Attribution::Exact)
+    }
+
+    /// [`ChurnModel::contributions`] with the attribution method of tree models chosen (see
+    /// [`ChurnModel::explain_with`]); `expected_value + Σ contributions` is the raw score
+    /// either way.
+    pub fn contributions_with(
+        &self,
+        x: &FeatureMatrix,
+        method: Attribution,
+    ) -> Result<Contributions, ModelError> {
         let n = check_features(x, &self.feature_names, "explanation input")?;
         let names = self.fitted.contribution_names(&self.feature_names);
         let k = names.len();
         let mut values = vec![0.0; n * k];
         if k > 0 {
+            let attributor = Attributor::new(&self.fitted, method, x)?;
             values.par_chunks_mut(k).enumerate().for_each_init(
                 || self.fitted.scratch(x.n_features(), k),
                 |s, (r, out)| {
-                    self.fitted.contributions_row(x, r, s);
+                    attributor.row(x, r, s);
                     out.copy_from_slice(&s.phi);
                 },
             );
@@ -576,14 +663,28 @@ impl ChurnModel {
     /// customer against the average training customer; for trees, TreeSHAP against the
     /// training distribution.
     pub fn explain(&self, x: &FeatureMatrix, top_k: usize) -> Result<Vec<Vec<Reason>>, ModelError> {
+        self.explain_with(x, top_k, Attribution::Exact)
+    }
+
+    /// [`ChurnModel::explain`] with the attribution method of tree models chosen:
+    /// [`Attribution::Path`] walks each tree once per row (for millions of rows), where exact
+    /// TreeSHAP costs [`ChurnModel::exact_attribution_cost`] per row. Logistic contributions
+    /// are exact either way.
+    pub fn explain_with(
+        &self,
+        x: &FeatureMatrix,
+        top_k: usize,
+        method: Attribution,
+    ) -> Result<Vec<Vec<Reason>>, ModelError> {
         let n = check_features(x, &self.feature_names, "explanation input")?;
         let names = self.fitted.contribution_names(&self.feature_names);
+        let attributor = Attributor::new(&self.fitted, method, x)?;
         Ok((0..n)
             .into_par_iter()
             .map_init(
                 || self.fitted.scratch(x.n_features(), names.len()),
                 |s, r| {
-                    self.fitted.contributions_row(x, r, s);
+                    attributor.row(x, r, s);
                     explain::top_positive(&s.phi, top_k)
                         .into_iter()
                         .map(|k| Reason {
@@ -595,6 +696,25 @@ impl ChurnModel {
                 },
             )
             .collect())
+    }
+
+    /// Estimated work of exact explanations per row, in TreeSHAP path-element updates
+    /// (Σ over trees of leaves × (depth + 1)²); the number of contributions for logistic.
+    pub fn exact_attribution_cost(&self) -> f64 {
+        match self.fitted.trees() {
+            Some((trees, _)) => tree_shap_cost(trees),
+            None => self.fitted.contribution_names(&self.feature_names).len() as f64,
+        }
+    }
+
+    /// The name of the attribution `method` gives for this model: `linear` (logistic, exact),
+    /// `tree_shap` or `path`.
+    pub fn attribution_name(&self, method: Attribution) -> &'static str {
+        match (self.fitted.trees(), method) {
+            (None, _) => "linear",
+            (Some(_), Attribution::Exact) => "tree_shap",
+            (Some(_), Attribution::Path) => "path",
+        }
     }
 
     /// Global importance, normalised to sum to 1, largest first: |coefficient| on the
