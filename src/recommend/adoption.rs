@@ -18,10 +18,13 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::data::{dates, floats, strs};
-use super::data::{Catalogue, Customers, IdLookup};
+use super::data::{
+    each_row_where, Catalogue, Customers, FxMap, IdLookup, ProductLookup, RowCursor as Cursor,
+};
 use super::RecommendError;
 use crate::warehouse::schema::{assignment, invoice};
 use crate::warehouse::{Table, Warehouse};
+use rayon::prelude::*;
 
 /// The label window of an adoption, in days.
 pub const HORIZON_DAYS: i32 = 90;
@@ -58,8 +61,8 @@ impl Assignments {
             end: Vec::with_capacity(df.height()),
             fee: Vec::with_capacity(df.height()),
         };
-        let mut ids = IdLookup::new(&customers.index);
-        let mut last_product: Option<(&str, Option<usize>)> = None;
+        let mut ids = IdLookup::new(customers);
+        let mut products = ProductLookup::new(cat);
         for ((((c, p), s), e), f) in cust
             .iter()
             .zip(prod.iter())
@@ -71,15 +74,7 @@ impl Assignments {
                 continue;
             };
             let Some(ci) = ids.get(c) else { continue };
-            let pi = match last_product {
-                Some((lp, found)) if lp == p => found,
-                _ => {
-                    let found = cat.by_id.get(p).copied();
-                    last_product = Some((p, found));
-                    found
-                }
-            };
-            let Some(pi) = pi else { continue };
+            let Some(pi) = products.get(p) else { continue };
             out.customer.push(ci);
             out.product.push(pi as u16);
             out.start.push(s);
@@ -172,21 +167,27 @@ pub(crate) fn recent_overage(
     let mut flags = vec![vec![false; customers.len()]; days.len()];
     let lo = days.iter().min().copied().unwrap_or(0) - OVERAGE_WINDOW_DAYS;
     let hi = days.iter().max().copied().unwrap_or(0);
-    let mut ids = IdLookup::new(&customers.index);
-    for ((c, d), o) in cust.iter().zip(date.iter()).zip(over.iter()) {
-        let (Some(c), Some(d), Some(o)) = (c, d, o) else {
-            continue;
-        };
-        if o <= 0.0 || d <= lo || d > hi {
-            continue;
-        }
-        let Some(ci) = ids.get(c) else { continue };
-        for (k, &day) in days.iter().enumerate() {
-            if d <= day && d > day - OVERAGE_WINDOW_DAYS {
-                flags[k][ci as usize] = true;
+    let mut ids = IdLookup::new(customers);
+    let (mut cust, mut over) = (Cursor::new(cust), Cursor::new(over));
+    // Dates first (a plain scan of the date column), then the rows in the window.
+    each_row_where(
+        date,
+        |d| d > lo && d <= hi,
+        |row, d| {
+            let (Some(o), Some(c)) = (over.get(row), cust.get(row)) else {
+                return;
+            };
+            if o <= 0.0 {
+                return;
             }
-        }
-    }
+            let Some(ci) = ids.get(c) else { return };
+            for (k, &day) in days.iter().enumerate() {
+                if d <= day && d > day - OVERAGE_WINDOW_DAYS {
+                    flags[k][ci as usize] = true;
+                }
+            }
+        },
+    );
     Ok(flags)
 }
 
@@ -265,10 +266,12 @@ impl AdoptionModel {
         smoothing: f64,
     ) -> Self {
         let n = cat.len();
-        // Level 0 first: rows per key, adoptions per key.
-        let mut l0: HashMap<Vec<u64>, (f64, Vec<f64>)> = HashMap::new();
-        let mut buf = Vec::new();
-        for (day, holdings, overage, adopted) in snapshots {
+        // Level 0 first: rows per key, adoptions per key; one partial count per snapshot, in
+        // parallel, then summed (whole numbers: the sums are exact in any order).
+        type Level0 = FxMap<Vec<u64>, (f64, Vec<f64>)>;
+        let count = |(day, holdings, overage, adopted): &(i32, Bits, Vec<bool>, Bits)| {
+            let mut l0 = Level0::default();
+            let mut buf = Vec::new();
             for c in 0..customers.len() {
                 if !customers.active_at(c, *day) {
                     continue;
@@ -290,7 +293,21 @@ impl AdoptionModel {
                     }
                 }
             }
-        }
+            l0
+        };
+        let l0 = snapshots
+            .par_iter()
+            .map(count)
+            .reduce(Level0::default, |mut a, b| {
+                for (key, (rows, adds)) in b {
+                    let e = a.entry(key).or_insert((0.0, vec![0.0; n]));
+                    e.0 += rows;
+                    for (x, y) in e.1.iter_mut().zip(adds) {
+                        *x += y;
+                    }
+                }
+                a
+            });
         let mut levels: [HashMap<Vec<u64>, Counts>; 4] = Default::default();
         let mut global = Counts::new(n);
         for (key, (rows, adds)) in l0 {

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use polars::prelude::{
-    Column, DataFrame, Float64Chunked, Int32Chunked, PolarsResult, StringChunked,
+    ChunkedArray, Column, DataFrame, Float64Chunked, Int32Chunked, PolarsDataType, PolarsResult,
+    StaticArray, StringChunked,
 };
 
 use super::RecommendError;
@@ -68,6 +69,69 @@ pub(crate) fn dates<'a>(
     typed(df, table, column, |c| c.date().map(|d| &d.phys))
 }
 
+/// Calls `f(row, value)` for every non-null value of a date (or other `i32`) column that
+/// `keep` accepts, rows in increasing order: a plain scan of the values, so that the other
+/// columns are only read for the rows kept (with [`RowCursor`]s).
+pub(crate) fn each_row_where(
+    ca: &Int32Chunked,
+    keep: impl Fn(i32) -> bool,
+    mut f: impl FnMut(usize, i32),
+) {
+    let mut offset = 0;
+    for arr in ca.downcast_iter() {
+        let values: &[i32] = arr.values();
+        match arr.validity().filter(|v| v.unset_bits() > 0) {
+            Some(valid) => {
+                for (i, (&x, ok)) in values.iter().zip(valid.iter()).enumerate() {
+                    if ok && keep(x) {
+                        f(offset + i, x);
+                    }
+                }
+            }
+            None => {
+                for (i, &x) in values.iter().enumerate() {
+                    if keep(x) {
+                        f(offset + i, x);
+                    }
+                }
+            }
+        }
+        offset += values.len();
+    }
+}
+
+/// Reads a chunked column at increasing row numbers, finding each row's chunk by walking
+/// forward (a `ChunkedArray::get` per row searches the chunks every time).
+pub(crate) struct RowCursor<'a, T: PolarsDataType> {
+    chunks: Vec<(&'a T::Array, usize)>,
+    /// Row where chunk `at` starts.
+    start: usize,
+    at: usize,
+}
+
+impl<'a, T: PolarsDataType> RowCursor<'a, T> {
+    pub fn new(ca: &'a ChunkedArray<T>) -> Self {
+        RowCursor {
+            chunks: ca.downcast_iter().zip(ca.chunk_lengths()).collect(),
+            start: 0,
+            at: 0,
+        }
+    }
+
+    /// The value at `row` (`None` when null or past the end); `row` must not be smaller than
+    /// in the previous call.
+    pub fn get(&mut self, row: usize) -> Option<T::Physical<'a>> {
+        while let Some(&(arr, len)) = self.chunks.get(self.at) {
+            if row < self.start + len {
+                return arr.get(row - self.start);
+            }
+            self.start += len;
+            self.at += 1;
+        }
+        None
+    }
+}
+
 /// A fast non-cryptographic hasher for id strings (the Fx hash of rustc): ids come from our
 /// own warehouse, so hash flooding is not a concern, and SipHash was the largest cost of
 /// reading facts at 1M customers.
@@ -105,21 +169,61 @@ impl std::hash::Hasher for FxHasher {
 /// A HashMap with [`FxHasher`].
 pub type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
 
-/// Maps customer ids of a fact table to customer indices; remembers the last id so runs of rows
-/// of one customer (the common layout of exports) cost one string comparison each.
-pub(crate) struct IdLookup<'a> {
-    index: &'a FxMap<String, u32>,
-    last: Option<(&'a str, Option<u32>)>,
+/// Maps customer ids of a fact table to customer indices. Exports list a customer's rows
+/// together and customers in dim_customer order, so the id of the previous row, then the
+/// customer after it, are tried before the hash index: most rows cost one short comparison.
+pub(crate) struct IdLookup<'c, 'a> {
+    customers: &'c Customers<'a>,
+    last: Option<usize>,
 }
 
-impl<'a> IdLookup<'a> {
-    pub fn new(index: &'a FxMap<String, u32>) -> Self {
-        IdLookup { index, last: None }
+impl<'c, 'a> IdLookup<'c, 'a> {
+    pub fn new(customers: &'c Customers<'a>) -> Self {
+        IdLookup {
+            customers,
+            last: None,
+        }
     }
 
-    pub fn get(&mut self, id: &'a str) -> Option<u32> {
-        if let Some((last_id, found)) = self.last {
-            if last_id == id {
+    pub fn get(&mut self, id: &str) -> Option<u32> {
+        let ids = &self.customers.ids;
+        if let (Some(c), true) = (self.last, self.customers.unique) {
+            if ids[c] == id {
+                return Some(c as u32);
+            }
+            if ids.get(c + 1).is_some_and(|next| *next == id) {
+                self.last = Some(c + 1);
+                return Some(c as u32 + 1);
+            }
+        }
+        let found = self.customers.index.get(id).copied();
+        if let Some(c) = found {
+            self.last = Some(c as usize);
+        }
+        found
+    }
+}
+
+/// Product ids to catalogue indices with [`FxHasher`], remembering the previous row's product.
+pub(crate) struct ProductLookup<'c> {
+    index: FxMap<&'c str, usize>,
+    last: Option<(&'c str, Option<usize>)>,
+}
+
+impl<'c> ProductLookup<'c> {
+    pub fn new(cat: &'c Catalogue) -> Self {
+        ProductLookup {
+            index: cat.by_id.iter().map(|(k, &v)| (k.as_str(), v)).collect(),
+            last: None,
+        }
+    }
+
+    pub fn get<'r>(&mut self, id: &'r str) -> Option<usize>
+    where
+        'r: 'c,
+    {
+        if let Some((last, found)) = self.last {
+            if last == id {
                 return found;
             }
         }
@@ -247,19 +351,23 @@ impl Catalogue {
     }
 }
 
-/// Customers of dim_customer: index by id, segment index, signup and churn days.
+/// Customers of dim_customer: index by id, segment index, signup and churn days. Ids borrow
+/// the warehouse's string column (no per-customer allocation at 1M customers).
 #[derive(Debug, Clone)]
-pub struct Customers {
-    pub ids: Vec<String>,
-    pub index: FxMap<String, u32>,
+pub struct Customers<'a> {
+    pub ids: Vec<&'a str>,
+    pub index: FxMap<&'a str, u32>,
     pub segment: Vec<u16>,
     pub segments: Vec<String>,
     pub signup: Vec<i32>,
     pub churn: Vec<Option<i32>>,
+    /// No id appears twice (always so in a validated warehouse); [`IdLookup`] relies on it
+    /// to try neighbouring rows first.
+    pub unique: bool,
 }
 
-impl Customers {
-    pub fn from_warehouse(wh: &Warehouse) -> Result<Self, RecommendError> {
+impl<'a> Customers<'a> {
+    pub fn from_warehouse(wh: &'a Warehouse) -> Result<Self, RecommendError> {
         let df = &wh.customers;
         let t = Table::Customer;
         let ids_col = strs(df, t, customer::ID)?;
@@ -271,21 +379,29 @@ impl Customers {
         let mut index = FxMap::with_capacity_and_hasher(n, Default::default());
         let mut segment = Vec::with_capacity(n);
         let mut segments: Vec<String> = Vec::new();
-        let mut seg_index: HashMap<&str, u16> = HashMap::new();
+        // A handful of segments: a linear search beats hashing, and runs of one segment cost
+        // one comparison.
+        let mut last: Option<(&str, u16)> = None;
+        let mut unique = true;
         for (row, (id, seg)) in ids_col.iter().zip(seg_col.iter()).enumerate() {
             let id = id.unwrap_or_default();
             let seg = seg.unwrap_or_default();
-            let s = match seg_index.get(seg) {
-                Some(&s) => s,
-                None => {
-                    let s = segments.len() as u16;
-                    segments.push(seg.to_string());
-                    seg_index.insert(seg, s);
+            let s = match last {
+                Some((l, s)) if l == seg => s,
+                _ => {
+                    let s = match segments.iter().position(|x| x == seg) {
+                        Some(s) => s as u16,
+                        None => {
+                            segments.push(seg.to_string());
+                            (segments.len() - 1) as u16
+                        }
+                    };
+                    last = Some((seg, s));
                     s
                 }
             };
-            index.insert(id.to_string(), row as u32);
-            ids.push(id.to_string());
+            unique &= index.insert(id, row as u32).is_none();
+            ids.push(id);
             segment.push(s);
         }
         let signup = signup_col.iter().map(|d| d.unwrap_or(i32::MAX)).collect();
@@ -297,6 +413,7 @@ impl Customers {
             segments,
             signup,
             churn,
+            unique,
         })
     }
 

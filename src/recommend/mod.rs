@@ -13,6 +13,8 @@ pub mod data;
 pub mod evaluate;
 mod logistic;
 mod rightsize;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 
@@ -24,7 +26,7 @@ use crate::scoring::{ProductSuggestion, SuggestionKind};
 use crate::warehouse::{Table, Warehouse};
 
 use adoption::{level0_key, AdoptionModel, Assignments, Evidence, HORIZON_DAYS};
-use data::{day, Catalogue, Customers};
+use data::{day, Catalogue, Customers, FxMap};
 
 pub use evaluate::{evaluate, EvalReport, RankMetrics};
 pub use rightsize::{cheapest_fitting_plan, PlanFit};
@@ -201,16 +203,16 @@ pub(crate) fn training_snapshots(
 }
 
 /// The tables both fitting and suggesting read, extracted once.
-struct Tables {
+struct Tables<'a> {
     catalogue: Catalogue,
-    customers: Customers,
+    customers: Customers<'a>,
     assignments: Assignments,
 }
 
-impl Tables {
+impl<'a> Tables<'a> {
     /// Reads the tables; products are indexed by `catalogue` (the warehouse's own, or the one
     /// a recommender was fitted with).
-    fn read(wh: &Warehouse, catalogue: Catalogue) -> Result<Self, RecommendError> {
+    fn read(wh: &'a Warehouse, catalogue: Catalogue) -> Result<Self, RecommendError> {
         let t = std::time::Instant::now();
         let customers = Customers::from_warehouse(wh)?;
         tracing::debug!(seconds = t.elapsed().as_secs_f64(), "customers read");
@@ -238,7 +240,7 @@ impl Recommender {
     }
 
     /// [`fit`](Self::fit) then [`suggest_all`](Self::suggest_all) at the same date, reading the
-    /// customer and assignment tables once (what a scoring run wants).
+    /// customer and assignment tables once.
     pub fn fit_and_suggest(
         wh: &Warehouse,
         as_of: NaiveDate,
@@ -247,9 +249,42 @@ impl Recommender {
     ) -> Result<(Self, HashMap<String, Vec<ProductSuggestion>>), RecommendError> {
         cfg.validate()?;
         let tables = Tables::read(wh, Catalogue::from_warehouse(wh)?)?;
-        let rec = Self::fit_from(wh, as_of, cfg, &tables)?;
-        let out = rec.suggest_from(wh, as_of, risk, tables)?;
+        let (rec, prepared) = Self::fit_and_prepare(wh, as_of, cfg, &tables)?;
+        let out = rec.suggest_map(&tables, &prepared, risk);
         Ok((rec, out))
+    }
+
+    /// [`fit`](Self::fit) then [`suggest_for`](Self::suggest_for) at the same date, reading
+    /// the customer and assignment tables once (what a scoring run wants): `out[i]` holds the
+    /// suggestions of `ids[i]`, whose churn probability is `risk[i]` when given.
+    pub fn fit_and_suggest_for(
+        wh: &Warehouse,
+        as_of: NaiveDate,
+        cfg: &RecommendConfig,
+        ids: &[&str],
+        risk: Option<&[f64]>,
+    ) -> Result<(Self, Vec<Vec<ProductSuggestion>>), RecommendError> {
+        cfg.validate()?;
+        check_risk_len(ids, risk)?;
+        let tables = Tables::read(wh, Catalogue::from_warehouse(wh)?)?;
+        let (rec, prepared) = Self::fit_and_prepare(wh, as_of, cfg, &tables)?;
+        let out = rec.suggest_aligned(&tables, &prepared, ids, risk);
+        Ok((rec, out))
+    }
+
+    /// Fits and reads the as-of inputs of suggesting, side by side (they only share the
+    /// tables).
+    fn fit_and_prepare(
+        wh: &Warehouse,
+        as_of: NaiveDate,
+        cfg: &RecommendConfig,
+        tables: &Tables,
+    ) -> Result<(Self, Prepared), RecommendError> {
+        let (rec, prepared) = rayon::join(
+            || Self::fit_from(wh, as_of, cfg, tables),
+            || prepare(wh, &tables.catalogue, as_of, tables),
+        );
+        Ok((rec?, prepared?))
     }
 
     fn fit_from(
@@ -290,76 +325,129 @@ impl Recommender {
     ) -> Result<HashMap<String, Vec<ProductSuggestion>>, RecommendError> {
         self.check_catalogue(&Catalogue::from_warehouse(wh)?)?;
         let tables = Tables::read(wh, self.catalogue.clone())?;
-        self.suggest_from(wh, as_of, risk, tables)
+        let prepared = prepare(wh, &self.catalogue, as_of, &tables)?;
+        Ok(self.suggest_map(&tables, &prepared, risk))
     }
 
-    fn suggest_from(
+    /// [`suggest_all`](Self::suggest_all) for the customers `ids` (churn probability `risk[i]`
+    /// when given), in their order: `out[i]` is empty when `ids[i]` is unknown or not active
+    /// at `as_of`. No map of ids is built on either side (what a scoring run of 1M customers
+    /// wants).
+    pub fn suggest_for(
         &self,
         wh: &Warehouse,
         as_of: NaiveDate,
+        ids: &[&str],
+        risk: Option<&[f64]>,
+    ) -> Result<Vec<Vec<ProductSuggestion>>, RecommendError> {
+        check_risk_len(ids, risk)?;
+        self.check_catalogue(&Catalogue::from_warehouse(wh)?)?;
+        let tables = Tables::read(wh, self.catalogue.clone())?;
+        let prepared = prepare(wh, &self.catalogue, as_of, &tables)?;
+        Ok(self.suggest_aligned(&tables, &prepared, ids, risk))
+    }
+
+    /// Every active customer, keyed by id, risk looked up in `risk`.
+    fn suggest_map(
+        &self,
+        tables: &Tables,
+        prep: &Prepared,
         risk: Option<&HashMap<String, f64>>,
-        tables: Tables,
-    ) -> Result<HashMap<String, Vec<ProductSuggestion>>, RecommendError> {
-        let t = std::time::Instant::now();
-        let prepared = self.prepare(wh, as_of, tables)?;
-        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "suggest: prepared");
-        // Customers in parallel chunks, each with its own cache of ranked adoptions per key.
-        let lists: Vec<Vec<(usize, Vec<ProductSuggestion>)>> = prepared
+    ) -> HashMap<String, Vec<ProductSuggestion>> {
+        let ids = &tables.customers.ids;
+        let targets: Vec<(usize, Option<f64>)> = prep
             .active
-            .par_chunks(8_192)
-            .map(|chunk| {
-                let mut cache: HashMap<Vec<u64>, Vec<ProductSuggestion>> = HashMap::new();
-                let mut buf = Vec::new();
-                chunk
-                    .iter()
-                    .map(|&c| {
-                        (
-                            c,
-                            self.suggest_one(&prepared, c, risk, &mut cache, &mut buf),
-                        )
-                    })
-                    .collect()
+            .iter()
+            .map(|&c| (c, risk.and_then(|r| r.get(ids[c]).copied())))
+            .collect();
+        let lists = self.suggest_targets(tables, prep, &targets);
+        let mut out = HashMap::with_capacity(targets.len());
+        for (&(c, _), list) in targets.iter().zip(lists) {
+            out.insert(ids[c].to_string(), list);
+        }
+        out
+    }
+
+    /// `out[i]` for `ids[i]`: empty when unknown or not active at the as-of date.
+    fn suggest_aligned(
+        &self,
+        tables: &Tables,
+        prep: &Prepared,
+        ids: &[&str],
+        risk: Option<&[f64]>,
+    ) -> Vec<Vec<ProductSuggestion>> {
+        let customers = &tables.customers;
+        let mut at = Vec::with_capacity(ids.len());
+        let mut targets = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            match customers.index.get(id) {
+                Some(&c) if customers.active_at(c as usize, prep.day) => {
+                    at.push(Some(targets.len()));
+                    targets.push((c as usize, risk.map(|r| r[i])));
+                }
+                _ => at.push(None),
+            }
+        }
+        let mut lists: Vec<Option<Vec<ProductSuggestion>>> = self
+            .suggest_targets(tables, prep, &targets)
+            .into_iter()
+            .map(Some)
+            .collect();
+        at.into_iter()
+            .map(|k| k.and_then(|k| lists[k].take()).unwrap_or_default())
+            .collect()
+    }
+
+    /// The lists of `targets` (customer, churn risk), in order. The adoption part of a list
+    /// depends only on the customer's level-0 key (segment, recent overage, holdings), and
+    /// most customers share few keys: each distinct key is ranked once, then the customers
+    /// are served in parallel. Same output whatever the thread count.
+    fn suggest_targets(
+        &self,
+        tables: &Tables,
+        prep: &Prepared,
+        targets: &[(usize, Option<f64>)],
+    ) -> Vec<Vec<ProductSuggestion>> {
+        let t = std::time::Instant::now();
+        let customers = &tables.customers;
+        let mut key_index: FxMap<Vec<u64>, u32> = FxMap::default();
+        let mut keys: Vec<(Vec<u64>, usize)> = Vec::new();
+        let mut key_of: Vec<u32> = Vec::with_capacity(targets.len());
+        let mut buf = Vec::new();
+        for &(c, _) in targets {
+            let seg = customers.segment[c];
+            level0_key(&mut buf, seg, prep.overage[c], prep.holdings.row(c));
+            let k = match key_index.get(buf.as_slice()) {
+                Some(&k) => k,
+                None => {
+                    let k = keys.len() as u32;
+                    key_index.insert(buf.clone(), k);
+                    keys.push((buf.clone(), seg as usize));
+                    k
+                }
+            };
+            key_of.push(k);
+        }
+        drop(key_index);
+        let ranked: Vec<Vec<ProductSuggestion>> = keys
+            .par_iter()
+            .map(|(key, seg)| {
+                self.ranked_adoptions(key, &customers.segments[*seg], &prep.eligible[*seg])
             })
             .collect();
-        let mut out = HashMap::with_capacity(prepared.active.len());
-        for (c, list) in lists.into_iter().flatten() {
-            out.insert(prepared.customers.ids[c].clone(), list);
-        }
-        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "suggest: lists built");
-        Ok(out)
-    }
-
-    /// Everything `suggest_all` reads from the warehouse at `as_of`.
-    fn prepare(
-        &self,
-        wh: &Warehouse,
-        as_of: NaiveDate,
-        tables: Tables,
-    ) -> Result<Prepared, RecommendError> {
-        let t = std::time::Instant::now();
-        let Tables {
-            customers,
-            assignments: asg,
-            ..
-        } = tables;
-        let eligible = data::eligibility(&self.catalogue, &customers);
-        let d = day(as_of);
-        let holdings = adoption::holdings_at(&asg, customers.len(), self.catalogue.len(), d);
-        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "suggest: holdings");
-        let plans = rightsize::PlanInputs::collect(wh, &self.catalogue, &customers, &asg, d)?;
-        let overage = plans.recent_overage.clone();
-        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "suggest: plan inputs");
-        let active = (0..customers.len())
-            .filter(|&c| customers.active_at(c, d))
+        tracing::debug!(
+            seconds = t.elapsed().as_secs_f64(),
+            keys = keys.len(),
+            "suggest: adoptions ranked per key"
+        );
+        let lists = targets
+            .par_iter()
+            .zip(key_of.par_iter())
+            .with_min_len(4_096)
+            .map(|(&(c, risk), &k)| self.suggest_one(customers, prep, c, risk, &ranked[k as usize]))
             .collect();
-        Ok(Prepared {
-            customers,
-            eligible,
-            holdings,
-            overage,
-            plans,
-            active,
-        })
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "suggest: lists built");
+        lists
     }
 
     fn check_catalogue(&self, cat: &Catalogue) -> Result<(), RecommendError> {
@@ -412,16 +500,15 @@ impl Recommender {
 
     fn suggest_one(
         &self,
+        customers: &Customers,
         prep: &Prepared,
         c: usize,
-        risk: Option<&HashMap<String, f64>>,
-        cache: &mut HashMap<Vec<u64>, Vec<ProductSuggestion>>,
-        buf: &mut Vec<u64>,
+        risk: Option<f64>,
+        ranked: &[ProductSuggestion],
     ) -> Vec<ProductSuggestion> {
         let cat = &self.catalogue;
         let k = self.config.top_k;
-        let seg = prep.customers.segment[c] as usize;
-        let segment = &prep.customers.segments[seg];
+        let seg = customers.segment[c] as usize;
         let held = prep.holdings.row(c);
         let may_offer = |p: usize| prep.eligible[seg][p] && !adoption::has(held, p);
         let mut list = Vec::with_capacity(k);
@@ -429,8 +516,7 @@ impl Recommender {
         if let Some(fit) = rightsize::right_size(cat, &prep.plans, c, &may_offer) {
             list.push(fit.suggestion(cat));
         }
-        let customer_risk = risk.and_then(|r| r.get(&prep.customers.ids[c]).copied());
-        if let Some(r) = customer_risk.filter(|r| *r >= self.config.retention_min_risk) {
+        if let Some(r) = risk.filter(|r| *r >= self.config.retention_min_risk) {
             let margin = prep.plans.monthly_margin[c];
             if let Some(s) = self.retention_suggestion(c, r, margin, &may_offer, &list) {
                 if list.len() < k {
@@ -439,21 +525,14 @@ impl Recommender {
             }
         }
         if list.len() < k {
-            level0_key(buf, seg as u16, prep.overage[c], held);
-            if !cache.contains_key(buf.as_slice()) {
-                let ranked = self.ranked_adoptions(buf, segment, &prep.eligible[seg]);
-                cache.insert(buf.clone(), ranked);
-            }
-            if let Some(ranked) = cache.get(buf.as_slice()) {
-                let room = k - list.len();
-                let extra: Vec<ProductSuggestion> = ranked
-                    .iter()
-                    .filter(|s| list.iter().all(|t| t.product_id != s.product_id))
-                    .take(room)
-                    .cloned()
-                    .collect();
-                list.extend(extra);
-            }
+            let room = k - list.len();
+            let extra = ranked
+                .iter()
+                .filter(|s| list.iter().all(|t| t.product_id != s.product_id))
+                .take(room)
+                .cloned()
+                .collect::<Vec<_>>();
+            list.extend(extra);
         }
         list
     }
@@ -545,14 +624,56 @@ fn adoption_suggestion(
     }
 }
 
-/// What `suggest_all` reads from the warehouse at the as-of date.
+/// What suggesting reads from the warehouse at the as-of date.
 struct Prepared {
-    customers: Customers,
+    /// The as-of date as days since 1970-01-01.
+    day: i32,
     eligible: Vec<Vec<bool>>,
     holdings: adoption::Bits,
     overage: Vec<bool>,
     plans: rightsize::PlanInputs,
     active: Vec<usize>,
+}
+
+/// Everything suggesting reads from the warehouse at `as_of`; products indexed by `catalogue`.
+fn prepare(
+    wh: &Warehouse,
+    catalogue: &Catalogue,
+    as_of: NaiveDate,
+    tables: &Tables,
+) -> Result<Prepared, RecommendError> {
+    let t = std::time::Instant::now();
+    let (customers, asg) = (&tables.customers, &tables.assignments);
+    let eligible = data::eligibility(catalogue, customers);
+    let d = day(as_of);
+    let holdings = adoption::holdings_at(asg, customers.len(), catalogue.len(), d);
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "suggest: holdings");
+    let plans = rightsize::PlanInputs::collect(wh, catalogue, customers, asg, d)?;
+    let overage = plans.recent_overage.clone();
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "suggest: plan inputs");
+    let active = (0..customers.len())
+        .filter(|&c| customers.active_at(c, d))
+        .collect();
+    Ok(Prepared {
+        day: d,
+        eligible,
+        holdings,
+        overage,
+        plans,
+        active,
+    })
+}
+
+/// `risk`, when given, must hold one probability per id.
+fn check_risk_len(ids: &[&str], risk: Option<&[f64]>) -> Result<(), RecommendError> {
+    match risk {
+        Some(r) if r.len() != ids.len() => Err(RecommendError::InvalidConfig {
+            name: "risk",
+            value: format!("{} probabilities for {} customers", r.len(), ids.len()),
+            reason: "one churn probability per customer id",
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Retention offers (products offered in `retention` campaigns) whose 90-day churn, fully
@@ -567,14 +688,16 @@ fn retention_offers(
     use crate::warehouse::schema::campaign;
     let df = &wh.campaigns;
     let t = Table::CampaignTarget;
-    let ids = data::strs(df, t, campaign::CUSTOMER_ID)?;
-    let kind = data::strs(df, t, campaign::CAMPAIGN_TYPE)?;
-    let target = data::dates(df, t, campaign::TARGET_DATE)?;
-    let group = data::strs(df, t, campaign::TREATMENT_GROUP)?;
-    let offered = data::strs(df, t, campaign::OFFERED_PRODUCT_ID)?;
+    let cursor = data::RowCursor::new;
+    let mut ids = cursor(data::strs(df, t, campaign::CUSTOMER_ID)?);
+    let mut kind = cursor(data::strs(df, t, campaign::CAMPAIGN_TYPE)?);
+    let mut target = data::RowCursor::new(data::dates(df, t, campaign::TARGET_DATE)?);
+    let mut group = cursor(data::strs(df, t, campaign::TREATMENT_GROUP)?);
+    let mut offered = cursor(data::strs(df, t, campaign::OFFERED_PRODUCT_ID)?);
     // [product] → (treated, treated churners, control, control churners)
     let mut tally: HashMap<usize, [usize; 4]> = HashMap::new();
-    let mut lookup = data::IdLookup::new(&customers.index);
+    let mut lookup = data::IdLookup::new(customers);
+    let mut products = data::ProductLookup::new(cat);
     for row in 0..df.height() {
         let (Some(id), Some(k), Some(td), Some(g), Some(p)) = (
             ids.get(row),
@@ -588,7 +711,7 @@ fn retention_offers(
         if k != "retention" || td + HORIZON_DAYS > as_of {
             continue;
         }
-        let (Some(c), Some(&pi)) = (lookup.get(id), cat.by_id.get(p)) else {
+        let (Some(c), Some(pi)) = (lookup.get(id), products.get(p)) else {
             continue;
         };
         let churned = customers.churn[c as usize]

@@ -21,7 +21,9 @@
 use std::collections::HashSet;
 
 use super::adoption::{Assignments, OVERAGE_WINDOW_DAYS};
-use super::data::{dates, floats, strs, Catalogue, Customers, IdLookup};
+use super::data::{
+    dates, each_row_where, floats, strs, Catalogue, Customers, IdLookup, RowCursor as Cursor,
+};
 use super::RecommendError;
 use crate::scoring::{ProductSuggestion, SuggestionKind};
 use crate::warehouse::schema::{invoice, usage};
@@ -67,12 +69,16 @@ impl PlanInputs {
                 current[c] = Some((p, fee));
             }
         }
-        let (avg_overage, recent_overage) = overage(wh, customers, d)?;
+        let (over, usage) = rayon::join(
+            || overage(wh, customers, d),
+            || monthly_usage(wh, customers, d),
+        );
+        let (avg_overage, recent_overage) = over?;
         Ok(PlanInputs {
             current,
             avg_overage,
             recent_overage,
-            monthly_usage: monthly_usage(wh, customers, d)?,
+            monthly_usage: usage?,
             monthly_margin,
         })
     }
@@ -92,22 +98,22 @@ fn overage(
     let mut sum = vec![0.0; customers.len()];
     let mut count = vec![0u32; customers.len()];
     let mut recent = vec![false; customers.len()];
-    let mut ids = IdLookup::new(&customers.index);
-    for ((c, day), o) in cust.iter().zip(date.iter()).zip(over.iter()) {
-        let (Some(c), Some(day)) = (c, day) else {
-            continue;
-        };
-        if day > d || day <= d - WINDOW_DAYS {
-            continue;
-        }
-        let Some(ci) = ids.get(c) else { continue };
-        let o = o.unwrap_or(0.0);
-        sum[ci as usize] += o;
-        count[ci as usize] += 1;
-        if o > 0.0 && day > d - OVERAGE_WINDOW_DAYS {
-            recent[ci as usize] = true;
-        }
-    }
+    let mut ids = IdLookup::new(customers);
+    let (mut cust, mut over) = (Cursor::new(cust), Cursor::new(over));
+    each_row_where(
+        date,
+        |day| day <= d && day > d - WINDOW_DAYS,
+        |row, day| {
+            let Some(c) = cust.get(row) else { return };
+            let Some(ci) = ids.get(c) else { return };
+            let o = over.get(row).unwrap_or(0.0);
+            sum[ci as usize] += o;
+            count[ci as usize] += 1;
+            if o > 0.0 && day > d - OVERAGE_WINDOW_DAYS {
+                recent[ci as usize] = true;
+            }
+        },
+    );
     let avg = sum
         .iter()
         .zip(&count)
@@ -128,27 +134,28 @@ fn monthly_usage(
     let gb = floats(df, t, usage::DATA_GB)?;
     let mut sum = vec![0.0; customers.len()];
     let mut rows = vec![0u32; customers.len()];
-    let mut ids = IdLookup::new(&customers.index);
+    let mut ids = IdLookup::new(customers);
     // Grain detection on up to 50 000 rows of the window.
     let mut sample_rows = 0usize;
     let mut customer_months: HashSet<(u32, i32)> = HashSet::new();
-    for ((c, day), g) in cust.iter().zip(date.iter()).zip(gb.iter()) {
-        let (Some(c), Some(day)) = (c, day) else {
-            continue;
-        };
-        if day > d || day <= d - WINDOW_DAYS {
-            continue;
-        }
-        let Some(ci) = ids.get(c) else { continue };
-        sum[ci as usize] += g.unwrap_or(0.0);
-        rows[ci as usize] += 1;
-        if sample_rows < 50_000 {
-            sample_rows += 1;
-            let month = super::data::date_of(day);
-            let key = chrono::Datelike::year(&month) * 12 + chrono::Datelike::month0(&month) as i32;
-            customer_months.insert((ci, key));
-        }
-    }
+    let (mut cust, mut gb) = (Cursor::new(cust), Cursor::new(gb));
+    each_row_where(
+        date,
+        |day| day <= d && day > d - WINDOW_DAYS,
+        |row, day| {
+            let Some(c) = cust.get(row) else { return };
+            let Some(ci) = ids.get(c) else { return };
+            sum[ci as usize] += gb.get(row).unwrap_or(0.0);
+            rows[ci as usize] += 1;
+            if sample_rows < 50_000 {
+                sample_rows += 1;
+                let month = super::data::date_of(day);
+                let key =
+                    chrono::Datelike::year(&month) * 12 + chrono::Datelike::month0(&month) as i32;
+                customer_months.insert((ci, key));
+            }
+        },
+    );
     let daily =
         !customer_months.is_empty() && sample_rows as f64 / customer_months.len() as f64 > 1.5;
     Ok(sum
