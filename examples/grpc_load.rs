@@ -4,10 +4,24 @@
 //!       ids of the served customers (from ScoreCustomers) and one encoded ScoreCustomerResponse
 //!       (for the echo server, so both servers answer with the same bytes)
 //!   grpc_load unary --addr A --ids ids.txt [--concurrency 64] [--connections 4] [--seconds 10]
+//!                   [--rate R]
 //!       ScoreCustomer with `concurrency` calls in flight; JSON: rps, latency percentiles,
-//!       failures by status code, model versions seen (a hot reload shows two)
-//!   grpc_load stream --addr A [--batch 5000]
-//!       ScoreCustomers of every customer; JSON: customers, seconds
+//!       failures by status code, model versions seen (a hot reload shows two).
+//!       Closed loop by default (each worker calls again as soon as its answer arrives: the
+//!       saturation throughput). With `--rate R` open loop: calls are scheduled at a fixed total
+//!       rate of R a second, spread over the same `concurrency` workers; a call that starts
+//!       late because its worker was still busy is timed from its scheduled start (queueing
+//!       counts, no coordinated omission); a worker that was idle is timed from when it woke
+//!       (tokio's 1 ms timer granularity is not the server's latency).
+//!   grpc_load stream --addr A [--batch 5000] [--decode full|ids]
+//!       ScoreCustomers of every customer; JSON: customers, seconds, megabytes received.
+//!       `full` (default) decodes every message into the prost structs (what a tonic client
+//!       gets); `ids` walks the same bytes but reads only each customer's id and probability
+//!       (a campaign pulling who to call), so the client's share of the 2 cores is small.
+//!
+//! HTTP/2 settings of every connection: `--window-kb` (stream and connection receive
+//! windows) and `--frame-kb` (largest frame the server may send); 0 = hyper's defaults
+//! (2 MiB / 5 MiB windows, 16 KiB frames).
 //!
 //! Every answer's status is checked (unlike h2load); a failed call is counted, never retried.
 
@@ -53,12 +67,21 @@ enum Cmd {
         seconds: f64,
         #[arg(long, default_value_t = 1.0)]
         warmup: f64,
+        /// Open loop: total calls a second (default: closed loop, as fast as answers come).
+        #[arg(long)]
+        rate: Option<f64>,
+        #[command(flatten)]
+        h2: H2,
     },
     Stream {
         #[arg(long)]
         addr: String,
         #[arg(long, default_value_t = 5_000)]
         batch: u32,
+        #[arg(long, value_enum, default_value_t = Decode::Full)]
+        decode: Decode,
+        #[command(flatten)]
+        h2: H2,
     },
     /// Polls grpc.health.v1 until churn.v1.ChurnService is SERVING; prints the seconds waited.
     Wait {
@@ -69,14 +92,192 @@ enum Cmd {
     },
 }
 
+/// HTTP/2 settings of the client's connections.
+#[derive(clap::Args, Clone, Copy, Debug, Default)]
+struct H2 {
+    /// Stream and connection receive windows in KiB (0 = hyper's defaults).
+    #[arg(long, default_value_t = 0)]
+    window_kb: u32,
+    /// Largest frame the server may send, in KiB (0 = 16 KiB, the HTTP/2 default).
+    #[arg(long, default_value_t = 0)]
+    frame_kb: u32,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+enum Decode {
+    Full,
+    Ids,
+}
+
 type Client = ChurnServiceClient<tonic::transport::Channel>;
 
-async fn client(addr: &str) -> Result<Client, Box<dyn std::error::Error>> {
-    let ch = Endpoint::from_shared(format!("http://{addr}"))?
-        .tcp_nodelay(true)
-        .connect()
-        .await?;
-    Ok(ChurnServiceClient::new(ch).max_decoding_message_size(256 << 20))
+async fn channel(
+    addr: &str,
+    h2: H2,
+) -> Result<tonic::transport::Channel, Box<dyn std::error::Error>> {
+    let mut e = Endpoint::from_shared(format!("http://{addr}"))?.tcp_nodelay(true);
+    if h2.window_kb > 0 {
+        e = e
+            .initial_stream_window_size(h2.window_kb * 1024)
+            .initial_connection_window_size(h2.window_kb * 1024);
+    }
+    if h2.frame_kb > 0 {
+        e = e.max_frame_size(h2.frame_kb * 1024);
+    }
+    Ok(e.connect().await?)
+}
+
+async fn client(addr: &str, h2: H2) -> Result<Client, Box<dyn std::error::Error>> {
+    Ok(ChurnServiceClient::new(channel(addr, h2).await?).max_decoding_message_size(256 << 20))
+}
+
+/// What the stream client keeps of one ScoreCustomersResponse.
+struct Batch {
+    customers: usize,
+    bytes: usize,
+    model_version: String,
+    /// Sum of the churn probabilities read (so the `ids` walk cannot be skipped).
+    probability_sum: f64,
+}
+
+/// Requests encoded by prost; answers decoded as [`Decode`] says.
+struct BatchCodec(Decode);
+
+struct BatchDecoder(Decode);
+
+impl tonic::codec::Codec for BatchCodec {
+    type Encode = pb::ScoreCustomersRequest;
+    type Decode = Batch;
+    type Encoder = tonic_prost::ProstEncoder<pb::ScoreCustomersRequest>;
+    type Decoder = BatchDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        tonic_prost::ProstEncoder::default()
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        BatchDecoder(self.0)
+    }
+}
+
+impl tonic::codec::Decoder for BatchDecoder {
+    type Item = Batch;
+    type Error = tonic::Status;
+
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Batch>, tonic::Status> {
+        use prost::bytes::Buf;
+        let bytes = src.remaining();
+        let bad = |e: String| tonic::Status::data_loss(format!("undecodable batch: {e}"));
+        match self.0 {
+            Decode::Full => {
+                // prost decodes a contiguous slice faster than tonic's chunked buffer.
+                let data = src.copy_to_bytes(bytes);
+                let m = pb::ScoreCustomersResponse::decode(data).map_err(|e| bad(e.to_string()))?;
+                Ok(Some(Batch {
+                    customers: m.scores.len(),
+                    bytes,
+                    probability_sum: m.scores.iter().map(|s| s.churn_probability).sum(),
+                    model_version: m.model_version,
+                }))
+            }
+            Decode::Ids => {
+                let data = src.copy_to_bytes(bytes);
+                walk_ids(&data, bytes).map(Some).map_err(bad)
+            }
+        }
+    }
+}
+
+fn read_varint(b: &[u8], at: &mut usize) -> Result<u64, String> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *b.get(*at).ok_or("truncated varint")?;
+        *at += 1;
+        v |= u64::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return Ok(v);
+        }
+    }
+    Err("varint longer than 10 bytes".into())
+}
+
+/// Skips one field's value of wire type `wt` (or returns a LEN field's range).
+fn field_value(b: &[u8], at: &mut usize, wt: u64) -> Result<std::ops::Range<usize>, String> {
+    let start = *at;
+    match wt {
+        0 => {
+            read_varint(b, at)?;
+        }
+        1 => *at += 8,
+        2 => {
+            let n = read_varint(b, at)? as usize;
+            let r = *at..*at + n;
+            *at += n;
+            if *at > b.len() {
+                return Err("field runs past the message".into());
+            }
+            return Ok(r);
+        }
+        5 => *at += 4,
+        _ => return Err(format!("wire type {wt}")),
+    }
+    if *at > b.len() {
+        return Err("field runs past the message".into());
+    }
+    Ok(start..*at)
+}
+
+/// Walks a ScoreCustomersResponse reading model_version (2) and, of each score (4), only
+/// customer_id (1) and churn_probability (6).
+fn walk_ids(b: &[u8], bytes: usize) -> Result<Batch, String> {
+    let mut at = 0;
+    let mut out = Batch {
+        customers: 0,
+        bytes,
+        model_version: String::new(),
+        probability_sum: 0.0,
+    };
+    while at < b.len() {
+        let key = read_varint(b, &mut at)?;
+        let r = field_value(b, &mut at, key & 7)?;
+        match key >> 3 {
+            2 => {
+                out.model_version = std::str::from_utf8(&b[r])
+                    .map_err(|e| e.to_string())?
+                    .to_string()
+            }
+            4 => {
+                let s = &b[r];
+                let mut i = 0;
+                let mut has_id = false;
+                while i < s.len() {
+                    let key = read_varint(s, &mut i)?;
+                    let v = field_value(s, &mut i, key & 7)?;
+                    match key >> 3 {
+                        1 => {
+                            has_id = !std::str::from_utf8(&s[v])
+                                .map_err(|e| e.to_string())?
+                                .is_empty()
+                        }
+                        6 => {
+                            let x: [u8; 8] = s[v].try_into().map_err(|_| "short double")?;
+                            out.probability_sum += f64::from_le_bytes(x);
+                        }
+                        _ => {}
+                    }
+                }
+                if !has_id {
+                    return Err("a score without customer_id".into());
+                }
+                out.customers += 1;
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 fn percentile(sorted: &[u32], q: f64) -> u32 {
@@ -87,18 +288,36 @@ fn percentile(sorted: &[u32], q: f64) -> u32 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-async fn unary(
-    addr: &str,
-    ids: Vec<String>,
+struct UnaryRun {
     concurrency: usize,
     connections: usize,
     seconds: f64,
     warmup: f64,
+    rate: Option<f64>,
+    h2: H2,
+}
+
+async fn unary(
+    addr: &str,
+    ids: Vec<String>,
+    run: UnaryRun,
 ) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let UnaryRun {
+        concurrency,
+        connections,
+        seconds,
+        warmup,
+        rate,
+        h2,
+    } = run;
     let mut clients = Vec::new();
     for _ in 0..connections.max(1) {
-        clients.push(client(addr).await?);
+        clients.push(client(addr, h2).await?);
     }
+    // Open loop: worker t makes calls k = 0, 1, … at origin + (k × concurrency + t) / rate.
+    let origin = tokio::time::Instant::now();
+    let period = rate.map(|r| Duration::from_secs_f64(concurrency as f64 / r.max(1e-9)));
+    let offset = rate.map(|r| Duration::from_secs_f64(1.0 / r.max(1e-9)));
     let ids = Arc::new(ids);
     let stop = Arc::new(AtomicBool::new(false));
     let measuring = Arc::new(AtomicBool::new(false));
@@ -112,10 +331,25 @@ async fn unary(
             let mut failed: BTreeMap<String, u64> = BTreeMap::new();
             let mut versions = BTreeSet::new();
             let mut i = t.wrapping_mul(7919);
+            let mut k: u32 = 0;
             while !stop.load(Ordering::Relaxed) {
                 i = i.wrapping_add(104_729);
                 let id = ids[i % ids.len()].clone();
-                let started = Instant::now();
+                let started = match (period, offset) {
+                    (Some(p), Some(o)) => {
+                        let due = origin + o * t as u32 + p * k;
+                        k += 1;
+                        let now = tokio::time::Instant::now();
+                        if now >= due {
+                            // Behind schedule: the wait for this worker counts.
+                            due.into_std()
+                        } else {
+                            tokio::time::sleep_until(due).await;
+                            Instant::now()
+                        }
+                    }
+                    _ => Instant::now(),
+                };
                 let r = c
                     .score_customer(pb::ScoreCustomerRequest {
                         request_id: String::new(),
@@ -162,6 +396,8 @@ async fn unary(
     let failures: u64 = failed.values().sum();
     Ok(serde_json::json!({
         "addr": addr,
+        "mode": if rate.is_some() { "open" } else { "closed" },
+        "offered_rps": rate,
         "concurrency": concurrency,
         "connections": connections,
         "seconds": elapsed,
@@ -187,7 +423,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             response,
             n,
         } => {
-            let mut c = client(&addr).await?;
+            let mut c = client(&addr, H2::default()).await?;
             let mut s = c
                 .score_customers(pb::ScoreCustomersRequest {
                     batch_size: 5_000,
@@ -225,6 +461,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             connections,
             seconds,
             warmup,
+            rate,
+            h2,
         } => {
             let ids: Vec<String> = std::fs::read_to_string(&ids)?
                 .lines()
@@ -234,7 +472,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             if ids.is_empty() {
                 return Err("no ids".into());
             }
-            let r = unary(&addr, ids, concurrency, connections, seconds, warmup).await?;
+            let run = UnaryRun {
+                concurrency,
+                connections,
+                seconds,
+                warmup,
+                rate,
+                h2,
+            };
+            let r = unary(&addr, ids, run).await?;
             println!("{r}");
         }
         Cmd::Wait { addr, timeout } => {
@@ -268,29 +514,47 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
-        Cmd::Stream { addr, batch } => {
-            let mut c = client(&addr).await?;
+        Cmd::Stream {
+            addr,
+            batch,
+            decode,
+            h2,
+        } => {
+            let mut grpc = tonic::client::Grpc::new(channel(&addr, h2).await?)
+                .max_decoding_message_size(256 << 20);
             let started = Instant::now();
-            let mut s = c
-                .score_customers(pb::ScoreCustomersRequest {
-                    batch_size: batch,
-                    ..Default::default()
-                })
+            grpc.ready().await?;
+            let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+                "/churn.v1.ChurnService/ScoreCustomers",
+            );
+            let request = tonic::Request::new(pb::ScoreCustomersRequest {
+                batch_size: batch,
+                ..Default::default()
+            });
+            let mut s = grpc
+                .server_streaming(request, path, BatchCodec(decode))
                 .await?
                 .into_inner();
-            let (mut n, mut bytes, mut messages) = (0usize, 0usize, 0usize);
+            let (mut n, mut bytes, mut messages, mut psum) = (0usize, 0usize, 0usize, 0.0);
             let mut versions = BTreeSet::new();
             while let Some(m) = s.message().await? {
-                n += m.scores.len();
-                bytes += m.encoded_len();
+                n += m.customers;
+                bytes += m.bytes;
                 messages += 1;
-                versions.insert(m.model_version.clone());
+                psum += m.probability_sum;
+                if !versions.contains(&m.model_version) {
+                    versions.insert(m.model_version);
+                }
             }
             let secs = started.elapsed().as_secs_f64();
             println!(
                 "{}",
                 serde_json::json!({"customers": n, "seconds": secs, "messages": messages,
+                    "decode": format!("{decode:?}").to_lowercase(),
+                    "window_kb": h2.window_kb, "frame_kb": h2.frame_kb,
                     "megabytes": bytes as f64 / 1e6, "customers_per_second": n as f64 / secs,
+                    "seconds_per_million": secs * 1e6 / n.max(1) as f64,
+                    "mean_churn_probability": psum / n.max(1) as f64,
                     "model_versions": versions})
             );
         }
