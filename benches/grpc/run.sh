@@ -11,9 +11,13 @@
 # take over 30 minutes on the shared VM; see BENCHMARKS.md).
 # Steps: (1) cold start (build + save the snapshot); (2) warm start from the saved snapshot:
 # seconds to SERVING and peak RSS; (3) ScoreCustomer at 64 concurrent calls, echo / churn /
-# echo / churn, 5 rounds, at 64 and at 1 concurrent call; (4) ScoreCustomers streaming every
-# customer; (5) benches/grpc/reload.sh on the 20k warehouse: 64-way load while the champion is
-# switched twice (the server rebuilds and swaps): failures must be 0.
+# echo / churn, 5 rounds, at 64 and at 1 concurrent call; then open loop (fixed offered rate,
+# still 64 calls at most in flight) at 50% and 80% of the echo server's closed-loop
+# throughput, for both servers: the latency at the same offered load; (4) ScoreCustomers
+# streaming every customer, the client decoding every message (`full`) or only ids and
+# probabilities (`ids`); (5) benches/grpc/reload.sh on the 20k warehouse: 64-way load while
+# the champion is switched twice (the server rebuilds and swaps): failures must be 0.
+# benches/grpc/compare.sh measures steps 2-4 from a saved snapshot, for several server builds.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT="$PWD"
@@ -82,9 +86,24 @@ for c in 64 1; do
   done
 done
 
+ECHO_MAX=$(jq -s '[.[] | select(.target == "echo" and .result.concurrency == 64) | .result.rps] | add / length | floor' "$WORK/unary.jsonl")
+echo "== (3b) open loop at 50% and 80% of the echo server's ${ECHO_MAX} calls/s"
+for pct in 50 80; do
+  rate=$((ECHO_MAX * pct / 100))
+  for round in 1 2; do
+    for target in echo churn; do
+      a=$ADDR; [ "$target" = echo ] && a=$ECHO
+      r=$("$LOAD" unary --addr "$a" --ids "$WORK/ids.txt" --concurrency 64 --connections 4 --seconds "$SECONDS_PER_RUN" --rate "$rate")
+      echo "{\"target\":\"$target\",\"round\":$round,\"result\":$r}" | tee -a "$WORK/unary.jsonl"
+    done
+  done
+done
+
 echo "== (4) ScoreCustomers: stream every customer"
-"$LOAD" stream --addr "$ADDR" --batch 5000 | tee "$WORK/stream.json"
-"$LOAD" stream --addr "$ADDR" --batch 5000 | tee -a "$WORK/stream.json"
+: >"$WORK/stream.json"
+for decode in full ids full ids; do
+  "$LOAD" stream --addr "$ADDR" --batch 5000 --decode "$decode" | tee -a "$WORK/stream.json"
+done
 
 echo "== (5) hot reload under load (20k warehouse, a copy of the registry)"
 rm -rf "$WORK/models-reload"; cp -r "$MODELS" "$WORK/models-reload"; rm -f "$WORK/models-reload/snapshot.bin"

@@ -158,8 +158,9 @@ fn meta(source: &dyn ScoreSource) -> (String, String) {
 pub type EncodedStream = ReceiverStream<Result<Encoded, Status>>;
 
 /// The generated trait's stream: the encoded batches decoded back (not on the serving path).
-type ScoreStream =
-    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::ScoreCustomersResponse, Status>> + Send>>;
+type ScoreStream = std::pin::Pin<
+    Box<dyn tokio_stream::Stream<Item = Result<pb::ScoreCustomersResponse, Status>> + Send>,
+>;
 
 fn decoded<M: prost::Message + Default>(bytes: &[u8]) -> Result<M, Status> {
     M::decode(bytes).map_err(|e| Status::internal(format!("re-decoding an answer: {e}")))
@@ -255,7 +256,10 @@ impl ChurnApi {
                 match query {
                     Some(q) => {
                         for chunk in src.select(&q).chunks(batch) {
-                            if !send(wire::score_customers_response(&header, chunk.iter().copied())) {
+                            if !send(wire::score_customers_response(
+                                &header,
+                                chunk.iter().copied(),
+                            )) {
                                 return; // the client went away
                             }
                         }
@@ -507,5 +511,117 @@ impl ChurnService for ChurnApi {
             })
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scoring::{CustomerScore, ModelInfo, RiskBand, ScoreReason};
+    use crate::server::source::MemorySource;
+
+    fn score(id: &str, p: f64) -> CustomerScore {
+        CustomerScore {
+            customer_id: id.into(),
+            segment: "consumer".into(),
+            region: "north".into(),
+            account_manager_id: None,
+            tier: "gold".into(),
+            churn_probability: p,
+            risk_band: RiskBand::High,
+            reasons: vec![ScoreReason {
+                feature: "calls".into(),
+                value: Some(4.0),
+                contribution: 0.7,
+            }],
+            clv: 100.0,
+            value_at_risk: p * 100.0,
+            expected_uplift: None,
+            next_best_products: Vec::new(),
+            action: "call".into(),
+        }
+    }
+
+    fn api() -> ChurnApi {
+        let info = ModelInfo {
+            version: "v7".into(),
+            algorithm: "logistic".into(),
+            training_as_of: Vec::new(),
+            features: Vec::new(),
+            metrics: serde_json::Value::Null,
+            created_at: String::new(),
+        };
+        let as_of = chrono::NaiveDate::from_ymd_opt(2024, 12, 31).expect("date");
+        let source = MemorySource::new(info, as_of, vec![score("C1", 0.4), score("C2", 0.3)]);
+        let state = Arc::new(ServerState::new(
+            Arc::new(Metrics::new()),
+            Limits::default(),
+        ));
+        state
+            .current
+            .store(Arc::new(Served::Ready(Arc::new(source))));
+        ChurnApi::new(state)
+    }
+
+    /// The generated trait (not on the serving path) answers the same as the encoded bytes.
+    #[tokio::test]
+    async fn the_generated_trait_decodes_the_encoded_answers() {
+        let api = api();
+        let one = ChurnService::score_customer(
+            &api,
+            Request::new(pb::ScoreCustomerRequest {
+                request_id: "r1".into(),
+                customer_id: "C2".into(),
+            }),
+        )
+        .await
+        .expect("C2 is served")
+        .into_inner();
+        assert_eq!(
+            (
+                one.request_id.as_str(),
+                one.model_version.as_str(),
+                one.as_of_date.as_str()
+            ),
+            ("r1", "v7", "2024-12-31")
+        );
+        assert_eq!(one.score, Some(convert::score(&score("C2", 0.3))));
+
+        let missing = ChurnService::score_customer(
+            &api,
+            Request::new(pb::ScoreCustomerRequest {
+                request_id: String::new(),
+                customer_id: "C9".into(),
+            }),
+        )
+        .await
+        .err()
+        .map(|s| (s.code(), s.message().to_string()));
+        assert_eq!(
+            missing,
+            Some((
+                Code::NotFound,
+                "unknown customer `C9` (field `customer_id`)".to_string()
+            ))
+        );
+
+        use tokio_stream::StreamExt;
+        let mut stream = ChurnService::score_customers(
+            &api,
+            Request::new(pb::ScoreCustomersRequest {
+                batch_size: 1,
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("stream starts")
+        .into_inner();
+        let mut ids = Vec::new();
+        while let Some(batch) = stream.next().await {
+            let batch = batch.expect("batch");
+            assert_eq!(batch.scores.len(), 1);
+            ids.extend(batch.scores.into_iter().map(|s| s.customer_id));
+        }
+        assert_eq!(ids, vec!["C1", "C2"]);
     }
 }

@@ -325,7 +325,9 @@ mod tests {
         let index = IdIndex::new(&scores);
         assert_eq!(index.slots.len(), 2048);
         for s in &scores {
-            let found = index.get(&scores, &s.customer_id).map(|f| f.customer_id.as_str());
+            let found = index
+                .get(&scores, &s.customer_id)
+                .map(|f| f.customer_id.as_str());
             assert_eq!(found, Some(s.customer_id.as_str()));
         }
         assert!(index.get(&scores, "C0001000").is_none());

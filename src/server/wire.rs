@@ -438,6 +438,9 @@ mod tests {
         let back = pb::ScoreCustomersResponse::decode(many.as_slice()).expect("decodes");
         assert_eq!(back.scores.len(), 3);
         assert_eq!(back.scores[2].customer_id, "C0001373");
-        assert_eq!(back.scores[2].next_best_products[0].monthly_saving, Some(4.5));
+        assert_eq!(
+            back.scores[2].next_best_products[0].monthly_saving,
+            Some(4.5)
+        );
     }
 }
