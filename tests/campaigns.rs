@@ -136,11 +136,33 @@ fn pooled_uplift_recovers_the_planted_effect() {
     assert_eq!(back, artifact);
     assert_eq!(back.holdout_qini, ev.qini_coefficient);
     let frame = churn::features::churn_prediction_features(&wh, &[as_of], None).expect("features");
-    let rows = back.expected_uplift_rows(&frame, 97).expect("rows");
-    let ids = frame.column("customer_id").expect("id");
-    for (id, u) in ids.str().expect("text").iter().zip(&rows) {
-        assert_eq!(expected[id.expect("id")], *u);
+    let rows = back.relative_reduction_rows(&frame, 97).expect("rows");
+    let x = frame.column("customer_id").expect("id");
+    let ids: Vec<&str> = x
+        .str()
+        .expect("text")
+        .iter()
+        .map(|v| v.expect("id"))
+        .collect();
+    assert_eq!(rows.len(), ids.len());
+    // μ₀ − μ₁ from the map and 1 − μ₁/μ₀ from the rows agree: μ₀ = (μ₀ − μ₁) / r.
+    let mut checked = 0;
+    for (id, r) in ids.iter().zip(&rows) {
+        let diff = expected[*id];
+        assert!(r.is_finite() && *r < 1.0);
+        assert_eq!(diff > 0.0, *r > 0.0, "{id}: {diff} vs {r}");
+        if r.abs() > 1e-6 {
+            let control = diff / r;
+            assert!(control > 0.0 && control < 1.0, "{id}: μ₀ {control}");
+            checked += 1;
+        }
     }
+    assert!(checked > ids.len() / 2);
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+    assert!(close(campaigns::artifact::expected_uplift(0.2, 0.5), 0.1));
+    // Never more than the risk itself, never a probability above 1 with the offer.
+    assert!(close(campaigns::artifact::expected_uplift(0.2, 2.0), 0.2));
+    assert!(close(campaigns::artifact::expected_uplift(0.9, -1.0), -0.1));
     // A damaged file is an error naming it, never silently no uplift.
     std::fs::write(&path, b"{\"format_version\": 1}").expect("damage");
     let err = UpliftArtifact::load(registry.path()).expect_err("damaged");

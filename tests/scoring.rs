@@ -594,7 +594,8 @@ fn an_uplift_model_in_the_registry_gives_expected_uplift_and_saved_value_ranking
     let models = dir.path().join("models");
     copy_dir(&f.models, &models);
     // A hand-made T-learner on one feature: treated churn σ(−2) whatever the tenure, control
-    // churn σ(−1 + 0.5·(tenure_days − 400) / 200) (missing tenure → its mean, 400).
+    // churn σ(−1 + 0.5·(tenure_days − 400) / 200) (missing tenure → its mean, 400); short
+    // tenures make the offer backfire (control churn below treated).
     let logit = |intercept: f64, weight: f64| Logit {
         mean: vec![400.0],
         scale: vec![200.0],
@@ -645,12 +646,12 @@ fn an_uplift_model_in_the_registry_gives_expected_uplift_and_saved_value_ranking
     {
         let id = id.expect("id");
         let t = t.unwrap_or(400.0);
-        let want = sigmoid(-1.0 + 0.5 * (t - 400.0) / 200.0) - sigmoid(-2.0);
-        let got = snap
-            .get(id)
-            .expect("scored")
-            .expected_uplift
-            .expect("uplift");
+        // The relative reduction 1 − μ₁/μ₀ times the champion's risk, within [p − 1, p].
+        let relative = 1.0 - sigmoid(-2.0) / sigmoid(-1.0 + 0.5 * (t - 400.0) / 200.0);
+        let score = snap.get(id).expect("scored");
+        let p = score.churn_probability;
+        let want = (p * relative).clamp(p - 1.0, p);
+        let got = score.expected_uplift.expect("uplift");
         assert!((got - want).abs() < 1e-12, "{id}: {got} vs {want}");
         checked += 1;
     }

@@ -10,8 +10,9 @@ use polars::prelude::DataFrame;
 use serde::{Deserialize, Serialize};
 
 use super::uplift::{feature_matrix, UpliftModel};
-use super::{CampaignError, UpliftEvaluation};
+use super::{CampaignConfig, CampaignError, UpliftEvaluation};
 use crate::output::{self, OutputError};
+use crate::warehouse::Warehouse;
 
 /// Where in a registry directory the uplift model lives.
 pub const UPLIFT_FILE: &str = "uplift/uplift_model.json";
@@ -78,6 +79,17 @@ impl UpliftArtifact {
         }
     }
 
+    /// Analyses the campaign history of `wh` ([`super::analyse`]) and wraps the uplift model
+    /// fitted on every observed row of `cfg.campaign_type` with its held-out evaluation.
+    pub fn fit(wh: &Warehouse, cfg: &CampaignConfig) -> Result<UpliftArtifact, CampaignError> {
+        let (report, model) = super::analyse(wh, cfg, None)?;
+        Ok(UpliftArtifact::new(
+            model,
+            &report.uplift_model,
+            report.observed_until,
+        ))
+    }
+
     /// The file in registry directory `models`.
     pub fn path(models: &Path) -> PathBuf {
         models.join(UPLIFT_FILE)
@@ -117,9 +129,15 @@ impl UpliftArtifact {
         Ok(Some(a))
     }
 
-    /// Expected churn reduction `μ₀ − μ₁` for every row of a churn_prediction_features frame,
-    /// in row order, `batch` rows at a time (bounds the row-major copy).
-    pub fn expected_uplift_rows(
+    /// Relative churn reduction `1 − μ₁/μ₀` from a retention offer for every row of a
+    /// churn_prediction_features frame, in row order, `batch` rows at a time (bounds the
+    /// row-major copy): the share of a customer's churn risk the offer is expected to remove
+    /// (negative: the offer is expected to raise it).
+    ///
+    /// Relative, because the model is fitted on campaign targets, a population selected for
+    /// risk: its absolute churn levels do not carry over to every customer, its relative effect
+    /// carries over better. The scoring stage multiplies it by the champion's calibrated risk.
+    pub fn relative_reduction_rows(
         &self,
         features: &DataFrame,
         batch: usize,
@@ -136,10 +154,26 @@ impl UpliftArtifact {
                 self.model
                     .predict(&x, width)
                     .into_iter()
-                    .map(|(treated, control)| control - treated),
+                    .map(|(treated, control)| relative_reduction(treated, control)),
             );
             offset += len;
         }
         Ok(out)
     }
+}
+
+/// `1 − treated/control` (0 when the control churn is 0: nothing to reduce).
+pub fn relative_reduction(treated: f64, control: f64) -> f64 {
+    if control > 0.0 {
+        1.0 - treated / control
+    } else {
+        0.0
+    }
+}
+
+/// Expected absolute churn reduction of a customer with calibrated risk `p` and relative
+/// reduction `r` ([`UpliftArtifact::relative_reduction_rows`]): `p · r`, kept within
+/// `[p − 1, p]` (the churn probability with the offer stays a probability).
+pub fn expected_uplift(p: f64, r: f64) -> f64 {
+    (p * r).clamp(p - 1.0, p)
 }

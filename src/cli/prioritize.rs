@@ -257,11 +257,16 @@ pub fn run(args: PrioritizeArgs) -> Result<ExitCode> {
         }
         OutputFormat::Csv => {
             println!(
-                "rank,customer_id,churn_probability,risk_band,clv,value_at_risk,reasons,suggested_product,action"
+                "rank,customer_id,churn_probability,risk_band,clv,value_at_risk,reasons,suggested_product,action,expected_uplift,expected_saved_value"
             );
             for Ranked { rank, score: s, .. } in &page.rows {
+                // Empty uplift fields when the snapshot has no uplift model.
+                let (uplift, saved) = match s.expected_uplift {
+                    Some(u) => (format!("{u:.6}"), format!("{:.2}", u * s.clv)),
+                    None => (String::new(), String::new()),
+                };
                 println!(
-                    "{rank},{},{:.6},{},{:.2},{:.2},{},{},{}",
+                    "{rank},{},{:.6},{},{:.2},{:.2},{},{},{},{uplift},{saved}",
                     csv_field(&s.customer_id),
                     s.churn_probability,
                     s.risk_band.as_str(),
@@ -280,8 +285,16 @@ pub fn run(args: PrioritizeArgs) -> Result<ExitCode> {
                 version,
                 rank_by.as_str()
             );
+            // With an uplift model: the offer's expected churn reduction (points) and the value
+            // it is expected to save.
+            let uplift = snap.components().uplift;
+            let uplift_head = if uplift {
+                format!(" {:>7} {:>10}", "uplift", "saved")
+            } else {
+                String::new()
+            };
             println!(
-                "{:>5}  {:<12} {:>6} {:<8} {:>11} {:>11}  {:<48} {:<20} action",
+                "{:>5}  {:<12} {:>6} {:<8} {:>11} {:>11}{uplift_head}  {:<48} {:<20} action",
                 "rank", "customer", "risk", "band", "CLV", "at risk", "top reasons", "suggested"
             );
             for Ranked { rank, score: s, .. } in &page.rows {
@@ -289,8 +302,13 @@ pub fn run(args: PrioritizeArgs) -> Result<ExitCode> {
                 if reasons.chars().count() > 48 {
                     reasons = reasons.chars().take(47).collect::<String>() + "…";
                 }
+                let uplift_cells = match (uplift, s.expected_uplift) {
+                    (true, Some(u)) => format!(" {:>+7.1} {:>10}", u * 100.0, money(u * s.clv)),
+                    (true, None) => format!(" {:>7} {:>10}", "", ""),
+                    (false, _) => String::new(),
+                };
                 println!(
-                    "{rank:>5}  {:<12} {:>6.3} {:<8} {:>11} {:>11}  {:<48} {:<20} {}",
+                    "{rank:>5}  {:<12} {:>6.3} {:<8} {:>11} {:>11}{uplift_cells}  {:<48} {:<20} {}",
                     s.customer_id,
                     s.churn_probability,
                     s.risk_band.as_str(),

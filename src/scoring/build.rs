@@ -16,7 +16,7 @@ use super::{
     Components, CustomerScore, ModelInfo, ProductSuggestion, ScoreReason, ScoringConfig,
     ScoringError,
 };
-use crate::campaigns::UpliftArtifact;
+use crate::campaigns::{artifact, UpliftArtifact};
 use crate::features::{self, columns, FeatureSet, CHURN_PREDICTION_FEATURES, CUSTOMER_360_VIEW};
 use crate::registry::{Manifest, Registry, RegistryError};
 use crate::training::models::{Attribution, ChurnModel};
@@ -375,16 +375,24 @@ pub fn score_features(
         &mut timings,
         progress,
     )?;
-    // Expected churn reduction from a retention offer (the uplift model `churn campaigns`
-    // saved next to the registry), on the same features.
+    // Expected churn reduction from a retention offer: the relative reduction the uplift model
+    // (`churn campaigns` saved it next to the registry) estimates on the same features, times
+    // the champion's calibrated risk.
     let t = Instant::now();
     let uplift_values = uplift
-        .map(|a| a.expected_uplift_rows(&ml, cfg.batch_rows))
+        .map(|a| a.relative_reduction_rows(&ml, cfg.batch_rows))
         .transpose()
         .map_err(|e| ScoringError::Component {
             component: "uplift",
             message: e.to_string(),
-        })?;
+        })?
+        .map(|relative| {
+            relative
+                .iter()
+                .zip(&probability)
+                .map(|(&r, &p)| artifact::expected_uplift(p, r))
+                .collect::<Vec<f64>>()
+        });
     timings.uplift = t.elapsed().as_secs_f64();
     drop(ml);
 
