@@ -3,7 +3,6 @@
 //! not wired yet). Each returns `None` when its stage is not available, and the snapshot
 //! records which ones it holds ([`Components`](super::Components)); nothing is ever faked.
 
-use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use polars::prelude::DataFrame;
@@ -76,19 +75,9 @@ pub(crate) fn suggestions(
     };
     let mut rcfg = cfg.recommend.clone();
     rcfg.top_k = cfg.top_products;
-    let risk: HashMap<String, f64> = ids
-        .iter()
-        .zip(probability)
-        .map(|(id, p)| (id.to_string(), *p))
-        .collect();
-    // One pass over the customer and assignment tables for fit and suggest.
-    let (_rec, by_id) = Recommender::fit_and_suggest(wh, as_of, &rcfg, Some(&risk)).map_err(err)?;
-    drop(risk);
-    let mut out: Vec<Vec<ProductSuggestion>> = vec![Vec::new(); ids.len()];
-    for (id, list) in by_id {
-        if let Some(i) = position(ids, &id) {
-            out[i] = list;
-        }
-    }
+    // One pass over the customer and assignment tables for fit and suggest; `out[i]` is
+    // `ids[i]`'s list (empty when not active).
+    let (_rec, out) =
+        Recommender::fit_and_suggest_for(wh, as_of, &rcfg, ids, Some(probability)).map_err(err)?;
     Ok(Some(out))
 }
