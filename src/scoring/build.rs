@@ -314,15 +314,7 @@ fn score_rows(
             let rows = model
                 .explain_with(&x, cfg.top_reasons, attribution)
                 .map_err(model_err)?;
-            reasons.par_extend(rows.into_par_iter().map(|row| {
-                row.into_iter()
-                    .map(|r| ScoreReason {
-                        feature: r.feature,
-                        value: r.value,
-                        contribution: r.contribution,
-                    })
-                    .collect::<Vec<_>>()
-            }));
+            reasons.extend(rows);
         } else {
             reasons.extend((0..len).map(|_| Vec::new()));
         }

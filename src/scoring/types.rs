@@ -7,12 +7,9 @@ use serde::{Deserialize, Serialize};
 
 /// One reason a customer's risk is high: a feature, the customer's value of it, and how much
 /// it pushes the risk up (log-odds or probability scale, see the model's contribution scale).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct ScoreReason {
-    pub feature: String,
-    pub value: Option<f64>,
-    pub contribution: f64,
-}
+/// The model's own [`crate::training::models::Reason`], so a million customers' reasons move
+/// into the snapshot without a copy.
+pub type ScoreReason = crate::training::models::Reason;
 
 /// What kind of suggestion a [`ProductSuggestion`] is.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]

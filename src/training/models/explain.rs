@@ -68,15 +68,52 @@ impl Contributions {
 /// The indices of the `top_k` largest positive contributions, largest first (ties: lower
 /// index first).
 pub(crate) fn top_positive(phi: &[f64], top_k: usize) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..phi.len()).filter(|&k| phi[k] > 0.0).collect();
-    idx.sort_by(|&a, &b| phi[b].total_cmp(&phi[a]).then(a.cmp(&b)));
-    idx.truncate(top_k);
-    idx
+    // One pass keeping the best `top_k` in order (k is a handful, features dozens): no sort,
+    // one allocation. Scanning in index order and inserting after equal values keeps ties by
+    // lower index first.
+    let mut top: Vec<usize> = Vec::with_capacity(top_k);
+    if top_k == 0 {
+        return top;
+    }
+    for (k, &v) in phi.iter().enumerate() {
+        if v.is_nan() || v <= 0.0 || (top.len() == top_k && v <= phi[top[top_k - 1]]) {
+            continue;
+        }
+        let at = top.partition_point(|&j| phi[j] >= v);
+        if top.len() == top_k {
+            top.pop();
+        }
+        top.insert(at, k);
+    }
+    top
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn top_positive_matches_a_full_sort_with_ties_by_index() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for _ in 0..2000 {
+            let n = rng.random_range(0..12);
+            // Few distinct values so ties are common; some NaN and non-positive.
+            let phi: Vec<f64> = (0..n)
+                .map(|_| match rng.random_range(0..6) {
+                    0 => f64::NAN,
+                    1 => -1.0,
+                    2 => 0.0,
+                    v => f64::from(v),
+                })
+                .collect();
+            let k = rng.random_range(0..5);
+            let mut want: Vec<usize> = (0..n).filter(|&j| phi[j] > 0.0).collect();
+            want.sort_by(|&a, &b| phi[b].total_cmp(&phi[a]).then(a.cmp(&b)));
+            want.truncate(k);
+            assert_eq!(top_positive(&phi, k), want, "{phi:?} k={k}");
+        }
+    }
 
     #[test]
     fn top_positive_keeps_only_risk_raising_features_in_order() {
