@@ -281,6 +281,14 @@ fn evaluate(
         "hit rate ratio model / popularity: {:.2}×  (fit {:.2} s, evaluation {:.2} s)",
         r.hit_rate_ratio, r.fit_seconds, r.evaluate_seconds
     );
+    if r.popularity.hit_rate > 0.0 {
+        // Hit rate cannot pass 1: with a strong baseline the ratio has a ceiling.
+        println!(
+            "largest ratio possible against this baseline: 1 / {:.3} = {:.2}×",
+            r.popularity.hit_rate,
+            1.0 / r.popularity.hit_rate
+        );
+    }
     if let Some(s) = r.logistic_fit_seconds {
         println!("smartcore logistic fit: {s:.2} s");
     }
