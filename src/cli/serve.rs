@@ -10,12 +10,14 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+use churn::campaigns::{CampaignConfig, UpliftArtifact};
 use churn::generate::{self, GenerateConfig};
 use churn::registry::{Registry, CHAMPION};
 use churn::server::snapshot::WarehouseLoader;
 use churn::server::{self, Limits, ServeConfig, TlsPem, Tokens};
 use churn::training::models::TrainParams;
 use churn::training::pipeline::{self, TrainOptions, TrainRequest, TrainSource};
+use churn::warehouse;
 
 /// Where `churn serve` with no arguments keeps the demo (the same directory as `churn demo`).
 pub const DEMO_DIR: &str = "demo";
@@ -104,6 +106,15 @@ fn demo_inputs(dir: &Path) -> Result<(PathBuf, PathBuf)> {
         },
     })
     .context("training the demo champion")?;
+    // The uplift model from the campaign history, so the demo ranks by expected saved value
+    // too; too little history only means no uplift estimates.
+    let (wh, _) = warehouse::load(&data).context("loading the demo warehouse")?;
+    match UpliftArtifact::fit(&wh, &CampaignConfig::default()) {
+        Ok(a) => {
+            a.save(&models).context("saving the demo uplift model")?;
+        }
+        Err(e) => eprintln!("demo: no uplift model ({e})"),
+    }
     Ok((data, models))
 }
 

@@ -1,8 +1,8 @@
-//! The per-customer components a snapshot adds to the risk score: CLV ([`crate::value`]),
-//! next-best-product suggestions ([`crate::recommend`]) and expected uplift (`crate::campaigns`,
-//! not wired yet). Each returns `None` when its stage is not available, and the snapshot
-//! records which ones it holds ([`Components`](super::Components)); nothing is ever faked.
-
+//! The per-customer components a snapshot adds to the risk score: CLV ([`crate::value`]) and
+//! next-best-product suggestions ([`crate::recommend`]); expected uplift comes from the saved
+//! uplift model in `build.rs` ([`crate::campaigns::UpliftArtifact`]). Each returns `None` when
+//! its stage is not available, and the snapshot records which ones it holds
+//! ([`Components`](super::Components)); nothing is ever faked.
 
 use chrono::NaiveDate;
 use polars::prelude::DataFrame;
