@@ -246,12 +246,7 @@ impl GbdtModel {
 
     /// TreeSHAP contributions of every row of a matrix (parallel over rows).
     pub fn shap_values_batch(&self, x: &Matrix<'_>) -> Result<ShapBatch, GbdtError> {
-        self.check_matrix(x)?;
-        let nf = self.n_features();
-        let expected_value =
-            self.base_score + self.trees.iter().map(Tree::expected_value).sum::<f64>();
-        let mut values = vec![0.0; x.n_rows() * nf];
-        if nf > 0 {
+        self.contributions_batch(x, |nf, values| {
             values.par_chunks_mut(nf).enumerate().for_each_init(
                 || (ShapScratch::default(), vec![0.0; nf]),
                 |(scratch, row), (r, phi)| {
@@ -263,11 +258,6 @@ impl GbdtModel {
                     }
                 },
             );
-        }
-        Ok(ShapBatch {
-            expected_value,
-            n_features: nf,
-            values,
         })
     }
 
@@ -276,15 +266,27 @@ impl GbdtModel {
     /// rounding). One blocked walk per tree and row, as fast as batch prediction plus the
     /// leaves' credits; for explaining millions of rows where exact TreeSHAP is too slow.
     pub fn path_values_batch(&self, x: &Matrix<'_>) -> Result<ShapBatch, GbdtError> {
+        self.contributions_batch(x, |nf, values| {
+            let forest = FlatForest::new(&self.trees, nf);
+            let paths = forest.leaf_paths();
+            forest.accumulate_paths(x.columns(), &paths, values);
+        })
+    }
+
+    /// A checked matrix's contributions filled by `fill(n_features, values)` (row-major, zeroed;
+    /// not called without features), with the ensemble's expected value.
+    fn contributions_batch(
+        &self,
+        x: &Matrix<'_>,
+        fill: impl FnOnce(usize, &mut [f64]),
+    ) -> Result<ShapBatch, GbdtError> {
         self.check_matrix(x)?;
         let nf = self.n_features();
         let expected_value =
             self.base_score + self.trees.iter().map(Tree::expected_value).sum::<f64>();
         let mut values = vec![0.0; x.n_rows() * nf];
         if nf > 0 {
-            let forest = FlatForest::new(&self.trees, nf);
-            let paths = forest.leaf_paths();
-            forest.accumulate_paths(x.columns(), &paths, &mut values);
+            fill(nf, &mut values);
         }
         Ok(ShapBatch {
             expected_value,
