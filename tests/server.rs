@@ -1028,4 +1028,44 @@ async fn serves_a_generated_warehouse_with_a_trained_champion() {
     assert!((0.0..=1.0).contains(&w.churn_probability));
     assert_eq!(w.model_version, info.model_version);
     running.shutdown().await.expect("shutdown");
+
+    // An uplift model saved into the registry changes the loader's fingerprint (so a running
+    // server reloads) and the saved snapshot, built without it, is not reused.
+    use churn::campaigns::uplift::{Logit, UpliftModel};
+    use churn::campaigns::UpliftArtifact;
+    let loader = server::snapshot::WarehouseLoader::new(&data, &models);
+    let before = loader.fingerprint().expect("fingerprint");
+    let without = loader.load().expect("load");
+    let id = first.customer_id.clone();
+    assert_eq!(without.get(&id).expect("scored").expected_uplift, None);
+    let logit = |intercept: f64| Logit {
+        mean: vec![0.0],
+        scale: vec![1.0],
+        weights: vec![0.0],
+        intercept,
+    };
+    UpliftArtifact {
+        format_version: churn::campaigns::artifact::UPLIFT_FORMAT,
+        campaign_type: "retention".into(),
+        observed_until: without.as_of(),
+        fitted_at: "2026-11-23T12:00:00.000Z".into(),
+        holdout_qini: 0.0,
+        holdout_observed_uplift: 0.0,
+        model: UpliftModel {
+            feature_names: vec!["tenure_days".into()],
+            treated: logit(-2.0),
+            control: logit(-1.0),
+            training_rows: 50,
+        },
+    }
+    .save(&models)
+    .expect("save uplift");
+    assert_ne!(loader.fingerprint().expect("fingerprint"), before);
+    let with = loader.load().expect("load");
+    let s = with.get(&id).expect("scored");
+    // Relative reduction 1 − σ(−2)/σ(−1) of this customer's risk.
+    let sig = |z: f64| 1.0 / (1.0 + (-z).exp());
+    let want = s.churn_probability * (1.0 - sig(-2.0) / sig(-1.0));
+    let got = s.expected_uplift.expect("uplift after the reload");
+    assert!((got - want).abs() < 1e-12, "{got} vs {want}");
 }

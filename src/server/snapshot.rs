@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
+use crate::campaigns::UpliftArtifact;
 use crate::registry::Registry;
 use crate::scoring::{
     self, CustomerScore, Filter, ModelInfo, Record, RiskBand, ScoringConfig, ScoringError,
@@ -253,7 +254,20 @@ impl SnapshotLoader for WarehouseLoader {
     fn fingerprint(&self) -> Result<String, ServeError> {
         let data = scoring::data_fingerprint(&self.data).map_err(|e| self.err(e))?;
         let model = self.model_version().unwrap_or_default();
-        Ok(format!("{data}/{model}"))
+        // A newly saved (or removed) uplift model rebuilds the snapshot too: its file's size
+        // and modification time, without parsing it on every poll.
+        let uplift = std::fs::metadata(UpliftArtifact::path(&self.models))
+            .ok()
+            .map(|m| {
+                let modified = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                format!("{}-{modified}", m.len())
+            })
+            .unwrap_or_else(|| "none".into());
+        Ok(format!("{data}/{model}/{uplift}"))
     }
 
     fn load(&self) -> Result<Arc<dyn ScoreSource>, ServeError> {
@@ -264,8 +278,18 @@ impl SnapshotLoader for WarehouseLoader {
             model_version: manifest.version.clone(),
         };
         if let Some(path) = &self.snapshot_file {
+            // The saved snapshot must also have applied the registry's current uplift model
+            // (or none, when there is none); an unreadable uplift file rebuilds, and the build
+            // reports it.
+            let uplift = UpliftArtifact::load(&self.models)
+                .map(|a| a.map(|a| a.fitted_at))
+                .map_err(|_| ());
             let same = Snapshot::read_meta(path)
-                .map(|m| m.key == key && m.config == self.config)
+                .map(|m| {
+                    m.key == key
+                        && m.config == self.config
+                        && uplift == Ok(m.uplift_model.map(|u| u.fitted_at))
+                })
                 .unwrap_or(false);
             if same {
                 match Snapshot::load(path) {
