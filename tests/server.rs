@@ -983,6 +983,10 @@ async fn serves_a_generated_warehouse_with_a_trained_champion() {
         .into_inner();
     assert_eq!(info.algorithm, "logistic");
     assert!(info.customers > 300, "{} customers", info.customers);
+    // What the snapshot holds and how its reasons were computed.
+    assert_eq!(info.reason_method, "linear");
+    assert!(info.has_clv && info.has_suggestions && !info.has_uplift);
+    assert_eq!(info.uplift_model_fitted_at, "");
     let top = client::prioritized_list(
         &mut c,
         pb::PrioritizedListRequest {

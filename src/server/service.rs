@@ -480,6 +480,11 @@ impl ChurnService for ChurnApi {
                 metrics,
                 created_at: info.created_at.clone(),
                 customers: src.customers() as u64,
+                reason_method: src.reason_method().to_string(),
+                has_clv: src.components().clv,
+                has_suggestions: src.components().suggestions,
+                has_uplift: src.components().uplift,
+                uplift_model_fitted_at: src.uplift_fitted_at().unwrap_or_default().to_string(),
             })
         })
         .await

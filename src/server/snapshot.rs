@@ -11,8 +11,8 @@ use chrono::NaiveDate;
 use crate::campaigns::UpliftArtifact;
 use crate::registry::Registry;
 use crate::scoring::{
-    self, CustomerScore, Filter, ModelInfo, Record, RiskBand, ScoringConfig, ScoringError,
-    Snapshot, SnapshotKey,
+    self, Components, CustomerScore, Filter, ModelInfo, Record, RiskBand, ScoringConfig,
+    ScoringError, Snapshot, SnapshotKey,
 };
 use crate::server::error::{ApiError, ServeError};
 use crate::server::source::{
@@ -206,6 +206,22 @@ impl ScoreSource for SnapshotSource {
 
     fn model(&self) -> Option<&ChurnModel> {
         self.model.as_ref()
+    }
+
+    fn components(&self) -> Components {
+        self.snap.components()
+    }
+
+    fn reason_method(&self) -> &str {
+        &self.snap.meta().reason_method
+    }
+
+    fn uplift_fitted_at(&self) -> Option<&str> {
+        self.snap
+            .meta()
+            .uplift_model
+            .as_ref()
+            .map(|u| u.fitted_at.as_str())
     }
 }
 

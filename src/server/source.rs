@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 
-use crate::scoring::{CustomerScore, ModelInfo, Record, RiskBand};
+use crate::scoring::{Components, CustomerScore, ModelInfo, Record, RiskBand};
 use crate::server::error::ApiError;
 use crate::training::models::ChurnModel;
 
@@ -175,6 +175,19 @@ pub trait ScoreSource: Send + Sync + 'static {
     fn risk_band(&self, p: f64) -> RiskBand;
     /// The champion model, for what-if scoring (`None` when the snapshot was loaded without it).
     fn model(&self) -> Option<&ChurnModel>;
+    /// Which components the snapshot holds (CLV, suggestions, expected uplift). Default: none
+    /// declared.
+    fn components(&self) -> Components {
+        Components::default()
+    }
+    /// How the reasons were computed (`linear`, `tree_shap`, `path`; empty when unknown).
+    fn reason_method(&self) -> &str {
+        ""
+    }
+    /// When the uplift model behind `expected_uplift` was fitted (`None` without one).
+    fn uplift_fitted_at(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// The scoring stage's default bands: medium from 0.10, high from 0.25, critical from 0.50.
