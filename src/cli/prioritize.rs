@@ -11,8 +11,8 @@ use serde::Serialize;
 use churn::campaigns::UpliftArtifact;
 use churn::progress;
 use churn::scoring::{
-    data_fingerprint, money, BuildStep, CustomerScore, Filter, RankBy, Ranked, ReasonMethod,
-    ScoreReason, ScoringConfig, Snapshot,
+    data_fingerprint, money, BuildStep, CustomerScore, Filter, RankBy, ReasonMethod, ScoreReason,
+    ScoringConfig, Snapshot,
 };
 
 /// Output format of the list.
@@ -239,18 +239,43 @@ pub fn run(args: PrioritizeArgs) -> Result<ExitCode> {
         }
     };
     let page = snap.prioritize(&filter, rank_by, args.offset, args.top)?;
-    let version = snap.model().version.clone();
-    let as_of = snap.as_of().to_string();
-    match args.format {
+    let rows: Vec<(usize, &CustomerScore)> = page.rows.iter().map(|r| (r.rank, r.score)).collect();
+    let title = format!(
+        "{} customers match; model {}, features as of {}; ranked by {}",
+        page.total,
+        snap.model().version,
+        snap.as_of(),
+        rank_by.as_str()
+    );
+    print_rows(
+        args.format,
+        &title,
+        &rows,
+        &snap.model().version,
+        &snap.as_of().to_string(),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints ranked rows (rank, score) as a table (under `title`), CSV or JSON: the same output
+/// for a local snapshot and for a running server (`--addr`). Uplift columns appear in the
+/// table when the rows carry expected uplift; the CSV always has them (empty without).
+pub(crate) fn print_rows(
+    format: OutputFormat,
+    title: &str,
+    rows: &[(usize, &CustomerScore)],
+    version: &str,
+    as_of: &str,
+) -> Result<()> {
+    match format {
         OutputFormat::Json => {
-            let rows: Vec<JsonRow> = page
-                .rows
+            let rows: Vec<JsonRow> = rows
                 .iter()
-                .map(|r| JsonRow {
-                    rank: r.rank,
-                    score: r.score,
-                    model_version: &version,
-                    as_of_date: as_of.clone(),
+                .map(|&(rank, score)| JsonRow {
+                    rank,
+                    score,
+                    model_version: version,
+                    as_of_date: as_of.to_string(),
                 })
                 .collect();
             println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -259,7 +284,7 @@ pub fn run(args: PrioritizeArgs) -> Result<ExitCode> {
             println!(
                 "rank,customer_id,churn_probability,risk_band,clv,value_at_risk,reasons,suggested_product,action,expected_uplift,expected_saved_value"
             );
-            for Ranked { rank, score: s, .. } in &page.rows {
+            for &(rank, s) in rows {
                 // Empty uplift fields when the snapshot has no uplift model.
                 let (uplift, saved) = match s.expected_uplift {
                     Some(u) => (format!("{u:.6}"), format!("{:.2}", u * s.clv)),
@@ -279,15 +304,10 @@ pub fn run(args: PrioritizeArgs) -> Result<ExitCode> {
             }
         }
         OutputFormat::Table => {
-            println!(
-                "{} customers match; model {}, features as of {as_of}; ranked by {}",
-                page.total,
-                version,
-                rank_by.as_str()
-            );
+            println!("{title}");
             // With an uplift model: the offer's expected churn reduction (points) and the value
             // it is expected to save.
-            let uplift = snap.components().uplift;
+            let uplift = rows.iter().any(|(_, s)| s.expected_uplift.is_some());
             let uplift_head = if uplift {
                 format!(" {:>7} {:>10}", "uplift", "saved")
             } else {
@@ -297,7 +317,7 @@ pub fn run(args: PrioritizeArgs) -> Result<ExitCode> {
                 "{:>5}  {:<12} {:>6} {:<8} {:>11} {:>11}{uplift_head}  {:<48} {:<20} action",
                 "rank", "customer", "risk", "band", "CLV", "at risk", "top reasons", "suggested"
             );
-            for Ranked { rank, score: s, .. } in &page.rows {
+            for &(rank, s) in rows {
                 let mut reasons = reasons_text(s);
                 if reasons.chars().count() > 48 {
                     reasons = reasons.chars().take(47).collect::<String>() + "…";
@@ -321,5 +341,5 @@ pub fn run(args: PrioritizeArgs) -> Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -167,7 +167,7 @@ pub fn run(args: ScoreArgs) -> Result<ExitCode> {
 /// `churn prioritize --addr ADDR …`: the same list from a running server (PrioritizedList,
 /// paged), printed as table, CSV or JSON like the local command.
 pub fn prioritize_remote(args: &super::prioritize::PrioritizeArgs) -> Result<ExitCode> {
-    use super::prioritize::{OutputFormat, RankArg};
+    use super::prioritize::RankArg;
     let Some(addr) = &args.addr else {
         anyhow::bail!("prioritize_remote needs --addr");
     };
@@ -194,57 +194,18 @@ pub fn prioritize_remote(args: &super::prioritize::PrioritizeArgs) -> Result<Exi
             .await
             .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))
     })?;
-    match args.format {
-        OutputFormat::Json => {
-            let out: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|(rank, s)| {
-                    let mut v = serde_json::to_value(s).unwrap_or_default();
-                    if let Some(m) = v.as_object_mut() {
-                        m.insert("rank".into(), (*rank).into());
-                        m.insert("model_version".into(), last.model_version.clone().into());
-                        m.insert("as_of_date".into(), last.as_of_date.clone().into());
-                    }
-                    v
-                })
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&out)?);
-        }
-        OutputFormat::Csv => {
-            println!("rank,customer_id,churn_probability,risk_band,clv,value_at_risk,action");
-            for (rank, s) in &rows {
-                println!(
-                    "{rank},{},{:.6},{},{:.2},{:.2},\"{}\"",
-                    s.customer_id,
-                    s.churn_probability,
-                    s.risk_band.as_str(),
-                    s.clv,
-                    s.value_at_risk,
-                    s.action.replace('"', "\"\"")
-                );
-            }
-        }
-        OutputFormat::Table => {
-            println!(
-                "{} customers match; model {}, features as of {} (from {addr})",
-                last.total_size, last.model_version, last.as_of_date
-            );
-            println!(
-                "{:>5}  {:<12} {:>6} {:<8} {:>11} {:>11}  action",
-                "rank", "customer", "risk", "band", "CLV", "at risk"
-            );
-            for (rank, s) in &rows {
-                println!(
-                    "{rank:>5}  {:<12} {:>6.3} {:<8} {:>11} {:>11}  {}",
-                    s.customer_id,
-                    s.churn_probability,
-                    s.risk_band.as_str(),
-                    churn::scoring::money(s.clv),
-                    churn::scoring::money(s.value_at_risk),
-                    s.action
-                );
-            }
-        }
-    }
+    let rows: Vec<(usize, &churn::scoring::CustomerScore)> =
+        rows.iter().map(|(rank, s)| (*rank as usize, s)).collect();
+    let title = format!(
+        "{} customers match; model {}, features as of {} (from {addr})",
+        last.total_size, last.model_version, last.as_of_date
+    );
+    super::prioritize::print_rows(
+        args.format,
+        &title,
+        &rows,
+        &last.model_version,
+        &last.as_of_date,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
