@@ -370,10 +370,27 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes joined by `: `, skipping a cause whose text its parent already
+/// shows (library errors that name their source in their own message).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let msg = cause.to_string();
+        if out.contains(&msg) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&msg);
+    }
+    out
 }
 
 /// `churn prioritize | head` must end quietly when the reader goes away, as Unix tools do,
@@ -797,6 +814,9 @@ fn print_train_run(run: &TrainRun) {
             "rows (churners): train {} ({}), valid {} ({}), test {} ({})",
             rows["train"], pos["train"], rows["valid"], pos["valid"], rows["test"], pos["test"]
         );
+    }
+    for c in &run.skipped_columns {
+        println!("not a feature: {} ({}): {}", c.name, c.dtype, c.reason);
     }
     println!();
     print!("{}", run.table);

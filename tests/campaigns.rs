@@ -104,7 +104,12 @@ fn pooled_uplift_recovers_the_planted_effect() {
     );
 
     // The uplift model: positive average estimate on held-out rows, and on active customers.
-    let ev = &report.uplift_model;
+    let ev = report
+        .uplift_model
+        .as_ref()
+        .expect("uplift model evaluated");
+    assert!(report.uplift_model_unavailable.is_none());
+    let model = model.expect("uplift model fitted");
     assert!(ev.holdout_rows > 0 && ev.training_rows > ev.holdout_rows);
     assert!(ev.holdout_mean_predicted_uplift > 0.0, "{ev:?}");
     assert_eq!(

@@ -547,12 +547,16 @@ fn encoder_errors_name_the_column() {
         Column::new("a".into(), vec![1.0, 2.0]),
         Column::new("empty".into(), vec![None::<f64>, None]),
     ]);
-    let e = TableEncoder::fit(&nulls, &[]).expect_err("all null");
-    assert!(
-        matches!(&e, ModelError::AllNull { column } if column == "empty"),
-        "{e}"
-    );
-    assert!(e.to_string().starts_with("column `empty` is entirely null"));
+    // An all-null column is not a feature: skipped, with the reason recorded.
+    let enc_nulls = TableEncoder::fit(&nulls, &[]).expect("all-null column skipped");
+    assert_eq!(enc_nulls.feature_names(), vec!["a".to_string()]);
+    assert_eq!(enc_nulls.skipped().len(), 1);
+    assert_eq!(enc_nulls.skipped()[0].name, "empty");
+    assert!(enc_nulls.skipped()[0].reason.contains("entirely null"));
+    // Nothing but all-null columns: no feature left, a clear error.
+    let only_nulls = frame(vec![Column::new("empty".into(), vec![None::<f64>, None])]);
+    let e = TableEncoder::fit(&only_nulls, &[]).expect_err("no features");
+    assert!(matches!(&e, ModelError::NoFeatures { .. }), "{e}");
 }
 
 #[test]

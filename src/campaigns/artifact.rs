@@ -83,11 +83,18 @@ impl UpliftArtifact {
     /// fitted on every observed row of `cfg.campaign_type` with its held-out evaluation.
     pub fn fit(wh: &Warehouse, cfg: &CampaignConfig) -> Result<UpliftArtifact, CampaignError> {
         let (report, model) = super::analyse(wh, cfg, None)?;
-        Ok(UpliftArtifact::new(
-            model,
-            &report.uplift_model,
-            report.observed_until,
-        ))
+        match (model, &report.uplift_model) {
+            (Some(model), Some(evaluation)) => Ok(UpliftArtifact::new(
+                model,
+                evaluation,
+                report.observed_until,
+            )),
+            _ => Err(CampaignError::NoUpliftModel(
+                report
+                    .uplift_model_unavailable
+                    .unwrap_or_else(|| "no uplift model was fitted".into()),
+            )),
+        }
     }
 
     /// The file in registry directory `models`.

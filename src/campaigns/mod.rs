@@ -55,6 +55,8 @@ pub enum CampaignError {
         group: &'static str,
         message: String,
     },
+    #[error("{0}")]
+    NoUpliftModel(String),
     #[error("scoring campaign rows with the risk model: {0}")]
     RiskModel(String),
     #[error("invalid campaigns setting `{name}` = {value}: {reason}")]
@@ -158,32 +160,54 @@ pub struct CampaignReport {
     /// Where the decile risk comes from: `champion <version>` or the proxy.
     pub risk_source: String,
     pub deciles: Vec<DecileUplift>,
-    pub uplift_model: UpliftEvaluation,
+    /// The uplift model's held-out evaluation; `None` when the history cannot support one
+    /// (see `uplift_model_unavailable`).
+    pub uplift_model: Option<UpliftEvaluation>,
+    /// Why there is no uplift model (too few treated or control rows, no campaign of the
+    /// type analysed, a fit that failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uplift_model_unavailable: Option<String>,
 }
 
 /// Per-campaign statistics, risk deciles and the uplift model's held-out evaluation. With
 /// `risk_model` (the champion), deciles use its calibrated risk; otherwise the proxy: the
-/// uplift model's control-group churn model (predicted 90-day churn without an offer).
+/// uplift model's control-group churn model (predicted 90-day churn without an offer). When the
+/// history cannot support an uplift model (too few treated or control rows with both outcomes)
+/// the model is `None` and the report says why; the per-campaign statistics remain.
 pub fn analyse(
     wh: &Warehouse,
     cfg: &CampaignConfig,
     risk_model: Option<(&str, &ChurnModel)>,
-) -> Result<(CampaignReport, UpliftModel), CampaignError> {
+) -> Result<(CampaignReport, Option<UpliftModel>), CampaignError> {
     cfg.validate()?;
     let observed_until = wh.observed_until().ok_or(CampaignError::EmptyWarehouse)?;
     let campaigns = campaign_stats(wh, observed_until)?;
     let pooled = stats::pooled(&campaigns);
     let data = UpliftData::build(wh, &cfg.campaign_type, observed_until)?;
-    let evaluation = uplift::evaluate(&data, cfg)?;
-    let all: Vec<usize> = (0..data.len()).collect();
-    let model = UpliftModel::fit_rows(&data, &all, cfg)?;
-    let (risk, risk_source) = match risk_model {
-        Some((version, m)) => (
+    // Too little treatment/control history is a finding, not a failure: the per-campaign
+    // statistics still stand, the report says why there is no uplift model.
+    let fitted = uplift::evaluate(&data, cfg).and_then(|evaluation| {
+        let all: Vec<usize> = (0..data.len()).collect();
+        Ok((evaluation, UpliftModel::fit_rows(&data, &all, cfg)?))
+    });
+    let (evaluation, model, unavailable) = match fitted {
+        Ok((e, m)) => (Some(e), Some(m), None),
+        Err(e @ (CampaignError::TooFewRows { .. } | CampaignError::Fit { .. })) => {
+            (None, None, Some(e.to_string()))
+        }
+        Err(e) => return Err(e),
+    };
+    let (risk, risk_source) = match (risk_model, &model) {
+        (_, _) if data.len() == 0 => (
+            Vec::new(),
+            format!("no observed {} campaign rows", cfg.campaign_type),
+        ),
+        (Some((version, m)), _) => (
             m.predict_table(&data.frame)
                 .map_err(|e| CampaignError::RiskModel(e.to_string()))?,
             format!("champion {version}"),
         ),
-        None => (
+        (None, Some(model)) => (
             model
                 .predict(&data.x, data.width)
                 .iter()
@@ -192,6 +216,10 @@ pub fn analyse(
             "proxy: the uplift model's control-group churn model (predicted 90-day churn \
              without an offer)"
                 .to_string(),
+        ),
+        (None, None) => (
+            Vec::new(),
+            "none: no champion given (--models) and no uplift model to stand in".to_string(),
         ),
     };
     let deciles = risk_deciles(&data, &risk);
@@ -203,13 +231,18 @@ pub fn analyse(
             risk_source,
             deciles,
             uplift_model: evaluation,
+            uplift_model_unavailable: unavailable,
         },
         model,
     ))
 }
 
 /// Uplift per decile of `risk` over the rows of `data`.
+/// Empty when `risk` does not cover every row (no risk source).
 pub fn risk_deciles(data: &UpliftData, risk: &[f64]) -> Vec<DecileUplift> {
+    if risk.len() != data.len() {
+        return Vec::new();
+    }
     let mut order: Vec<usize> = (0..data.len()).collect();
     order.sort_by(|&a, &b| risk[a].total_cmp(&risk[b]).then(a.cmp(&b)));
     let n = order.len();

@@ -99,6 +99,9 @@ fn print_table(r: &CampaignReport) {
         "saved",
         "response"
     );
+    if r.campaigns.is_empty() {
+        println!("  (fact_campaign_target has no campaign targets)");
+    }
     for c in &r.campaigns {
         println!("{}", campaign_line(c));
     }
@@ -122,8 +125,19 @@ fn print_table(r: &CampaignReport) {
             d.uplift * 100.0
         );
     }
-    let e = &r.uplift_model;
+    if r.deciles.is_empty() {
+        println!("  (no rows to rank)");
+    }
     println!();
+    let Some(e) = &r.uplift_model else {
+        let why = r
+            .uplift_model_unavailable
+            .as_deref()
+            .unwrap_or("not fitted");
+        let why = why.strip_prefix("uplift model: ").unwrap_or(why);
+        println!("no uplift model: {why}");
+        return;
+    };
     println!(
         "uplift model (T-learner, two logistic regressions) on {} held-out {} rows \
          ({} treated, {} control; trained on {}):",
@@ -189,14 +203,24 @@ pub fn run(args: CampaignsArgs) -> Result<ExitCode> {
     spinner.finish_and_clear();
     if let Some(dir) = &args.out {
         output::write_json(&dir.join("campaigns.json"), &report)?;
-        output::write_json(&dir.join("uplift_model.json"), &model)?;
+        if let Some(model) = &model {
+            output::write_json(&dir.join("uplift_model.json"), model)?;
+        }
     }
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Table => print_table(&report),
     }
-    if let (Some(dir), false) = (&args.models, args.no_save) {
-        let artifact = UpliftArtifact::new(model, &report.uplift_model, report.observed_until);
+    if let (Some(dir), false, None) = (&args.models, args.no_save, &model) {
+        eprintln!(
+            "no uplift model saved to {} (the registry's previous one, if any, is left as it was)",
+            dir.display()
+        );
+    }
+    if let (Some(dir), false, Some(model), Some(evaluation)) =
+        (&args.models, args.no_save, model, &report.uplift_model)
+    {
+        let artifact = UpliftArtifact::new(model, evaluation, report.observed_until);
         let path = artifact.save(dir)?;
         eprintln!(
             "saved the uplift model to {} (snapshots built from {} now carry expected uplift)",
@@ -205,11 +229,10 @@ pub fn run(args: CampaignsArgs) -> Result<ExitCode> {
         );
     }
     if let Some(dir) = &args.out {
-        eprintln!(
-            "wrote {} and {}",
-            dir.join("campaigns.json").display(),
-            dir.join("uplift_model.json").display()
-        );
+        eprintln!("wrote {}", dir.join("campaigns.json").display());
+        if report.uplift_model.is_some() {
+            eprintln!("wrote {}", dir.join("uplift_model.json").display());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -487,7 +487,7 @@ impl Snapshot {
             RankBy::ExpectedSavedValue if !(c.clv && c.uplift) => {
                 return Err(ScoringError::RankUnavailable {
                     rank_by: rank_by.as_str(),
-                    reason: "this snapshot has no uplift estimates (or no CLV)",
+                    reason: "this snapshot has no uplift estimates (or no CLV); `churn campaigns --data DIR --models DIR` fits and saves an uplift model from the campaign history",
                 })
             }
             _ => {}

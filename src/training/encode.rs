@@ -207,9 +207,14 @@ impl TableEncoder {
             }
             let dtype = col.dtype();
             if dtype.is_null() || col.null_count() == col.len() {
-                return Err(ModelError::AllNull {
-                    column: name.to_string(),
+                // A derived feature the data cannot fill (no campaigns yet, a tier vocabulary
+                // without a known order): nothing to learn from, so not a feature.
+                skipped.push(SkippedColumn {
+                    name: name.to_string(),
+                    dtype: dtype.to_string(),
+                    reason: "entirely null in the training rows: it carries no information".into(),
                 });
+                continue;
             }
             let kind = if dtype.is_primitive_numeric() {
                 ColumnKind::Numeric

@@ -34,7 +34,7 @@ use crate::training::dataset::{
     read_table, table_training_set, warehouse_training_set, DataSource, DatasetError, TrainingSet,
 };
 use crate::training::drift::{DriftError, DriftProfile};
-use crate::training::encode::{FeatureMatrix, TableEncoder};
+use crate::training::encode::{FeatureMatrix, SkippedColumn, TableEncoder};
 use crate::training::evaluate::{
     evaluate, roc_auc, CampaignEconomics, EvalError, EvalOptions, Evaluation,
 };
@@ -882,6 +882,8 @@ pub struct TrainRun {
     pub table: String,
     pub report_html: PathBuf,
     pub metrics_json: PathBuf,
+    /// Columns of the training table that are not features, and why (dates, entirely null).
+    pub skipped_columns: Vec<SkippedColumn>,
     pub seconds: f64,
 }
 
@@ -909,6 +911,7 @@ pub fn train(req: &TrainRequest) -> Result<TrainRun, TrainError> {
     let spinner = progress::spinner("preparing data");
     let set = build_training_set(&req.source)?;
     let encoded = encode_set(&set)?;
+    let skipped_columns = encoded.encoder.skipped().to_vec();
     spinner.finish_and_clear();
     let bar = progress::bar(req.options.algorithms.len() as u64, "training");
     let candidates = fit_candidates(&set, &encoded, &req.options, |done, a| {
@@ -1027,6 +1030,7 @@ pub fn train(req: &TrainRequest) -> Result<TrainRun, TrainError> {
         table,
         report_html,
         metrics_json,
+        skipped_columns,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

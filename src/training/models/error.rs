@@ -16,9 +16,6 @@ pub enum ModelError {
     #[error("column `{column}` is missing from the table (the model was trained with it)")]
     MissingColumn { column: String },
 
-    #[error("column `{column}` is entirely null: it carries no information; exclude it or fix the table")]
-    AllNull { column: String },
-
     #[error("column `{column}` has dtype {found}, expected {expected}")]
     WrongType {
         column: String,
