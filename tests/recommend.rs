@@ -65,6 +65,26 @@ fn filter_by_date(df: &DataFrame, column: &str, until: i32) -> DataFrame {
     df.filter(&mask).expect("filter")
 }
 
+/// Rows of `df` whose timestamp `column` falls on or before day `until` (UTC).
+fn filter_by_time(df: &DataFrame, column: &str, until: i32) -> DataFrame {
+    let ts = df
+        .column(column)
+        .expect("col")
+        .datetime()
+        .expect("datetime");
+    let per_day: i64 = match ts.time_unit() {
+        TimeUnit::Milliseconds => 86_400_000,
+        TimeUnit::Microseconds => 86_400_000_000,
+        TimeUnit::Nanoseconds => 86_400_000_000_000,
+    };
+    let mask: BooleanChunked = ts
+        .phys
+        .iter()
+        .map(|v| Some(v.is_some_and(|v| v.div_euclid(per_day) <= i64::from(until))))
+        .collect();
+    df.filter(&mask).expect("filter")
+}
+
 #[test]
 fn suggestions_respect_eligibility_holdings_and_shape() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -169,7 +189,9 @@ fn fit_and_suggestions_ignore_facts_after_the_as_of_date() {
     cut.invoices = filter_by_date(&wh.invoices, "invoice_date", at);
     cut.usage = filter_by_date(&wh.usage, "usage_date", at);
     cut.campaigns = filter_by_date(&wh.campaigns, "target_date", at);
+    cut.tickets = filter_by_time(&wh.tickets, "opened_at", at);
     assert!(cut.assignments.height() < wh.assignments.height());
+    assert!(cut.tickets.height() < wh.tickets.height());
     let truncated = Recommender::fit(&cut, as_of, &cfg)
         .expect("fit")
         .suggest_all(&cut, as_of, None)
@@ -188,13 +210,27 @@ fn beats_the_popularity_baseline_on_later_adoptions() {
     assert_eq!(report.k, 3);
     assert!(report.customers_evaluated > 50, "{report:?}");
     assert!(report.popularity.hit_rate > 0.0);
-    // The baseline already hits two customers in three here, so a 2x ratio is out of reach
-    // (a hit rate is at most 1); the model must still clearly beat it on both measures.
+    // On 4 000 customers (about 500 with an adoption) the model must clearly beat the
+    // baseline on both measures (the 2x bar is measured on 100 000 customers: BENCHMARKS.md),
+    // and the context lifts must add to the holdings model: the generator's add-ons follow
+    // usage, network, tickets, tier and tenure, which only the context shows.
     assert!(
-        report.model.hit_rate > report.popularity.hit_rate + 0.05,
+        report.model.hit_rate > 1.4 * report.popularity.hit_rate,
         "{report:?}"
     );
-    assert!(report.model.map > 1.2 * report.popularity.map, "{report:?}");
+    assert!(report.model.map > 1.6 * report.popularity.map, "{report:?}");
+    assert!(
+        report.model.hit_rate > report.holdings_only.hit_rate + 0.04,
+        "{report:?}"
+    );
+    // Without lifts the two rankings are the same.
+    let plain = RecommendConfig {
+        context: false,
+        ..RecommendConfig::default()
+    };
+    let without = evaluate(&wh, d(2024, 9, 30), &plain, false).expect("eval without context");
+    assert_eq!(without.model, without.holdings_only);
+    assert_eq!(without.holdings_only, report.holdings_only);
     // An as-of date whose 90 days are not observed is refused.
     assert!(evaluate(&wh, d(2024, 12, 1), &RecommendConfig::default(), false).is_err());
 }

@@ -55,11 +55,20 @@ pub enum RecommendCommand {
         #[arg(long)]
         json: bool,
         /// Pseudo-count of the back-off smoothing.
-        #[arg(long, default_value_t = 20.0)]
+        #[arg(long, default_value_t = 200.0)]
         smoothing: f64,
         /// 90-day training windows before the as-of date.
         #[arg(long, default_value_t = 4)]
         windows: usize,
+        /// Pseudo-adoptions shrinking each context lift toward 1.
+        #[arg(long, default_value_t = 10.0)]
+        lift_smoothing: f64,
+        /// Customer-days the context lifts are fitted on at most.
+        #[arg(long, default_value_t = 150_000)]
+        context_rows: usize,
+        /// Holdings model only: no context lifts (usage, network, tickets, tier, region, …).
+        #[arg(long)]
+        no_context: bool,
         /// Also fit and score the alternative model (one smartcore logistic regression per
         /// product).
         #[arg(long)]
@@ -92,12 +101,18 @@ pub fn run(args: RecommendArgs) -> Result<ExitCode> {
         compare_logistic,
         smoothing,
         windows,
+        lift_smoothing,
+        context_rows,
+        no_context,
     }) = args.command
     {
         let cfg = RecommendConfig {
             top_k: top,
             smoothing,
             history_windows: windows,
+            lift_smoothing,
+            context_rows,
+            context: !no_context,
             ..RecommendConfig::default()
         };
         return evaluate(data, as_of, cfg, json, compare_logistic);
@@ -268,6 +283,7 @@ fn evaluate(
     );
     let mut lines = vec![
         ("model (adoption probability)", r.model),
+        ("holdings model without context", r.holdings_only),
         ("model (probability × margin)", r.model_by_gain),
         ("popularity in segment (baseline)", r.popularity),
     ];

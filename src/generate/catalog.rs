@@ -127,10 +127,19 @@ pub enum Category {
     Cloud,
     Security,
     Iot,
+    Addon,
+    Home,
+    Streaming,
+    Voice,
+    Network,
 }
 
 impl Category {
-    pub const COUNT: usize = 6;
+    pub const COUNT: usize = 11;
+    /// The first six categories (the original catalogue) take their per-customer taste from the
+    /// customer's main random stream; the later ones from a side stream, so that widening the
+    /// catalogue left every other draw of a customer unchanged.
+    pub const MAIN_STREAM: usize = 6;
 
     pub fn name(self) -> &'static str {
         match self {
@@ -140,6 +149,11 @@ impl Category {
             Category::Cloud => "cloud",
             Category::Security => "security",
             Category::Iot => "iot",
+            Category::Addon => "addon",
+            Category::Home => "home",
+            Category::Streaming => "streaming",
+            Category::Voice => "voice",
+            Category::Network => "network",
         }
     }
 
@@ -227,7 +241,7 @@ use Eligible::{Business, Consumer, Enterprise, Everyone};
 
 /// The catalogue. Indices are used throughout the simulation (see the `MOB_*`, `BB_*`, ...
 /// constants below).
-pub const PRODUCTS: [Product; 21] = [
+pub const PRODUCTS: [Product; 41] = [
     p(
         "MOB-05",
         "Mobile 5 GB",
@@ -431,6 +445,208 @@ pub const PRODUCTS: [Product; 21] = [
         Enterprise,
         true,
     ),
+    // Add-ons and services whose uptake follows a need the warehouse shows (usage, network
+    // quality, tickets, tier, tenure, seats): see `Customer::adoption_weights`.
+    p(
+        "ADD-INTL",
+        "International Calls",
+        Addon,
+        9.0,
+        0.72,
+        None,
+        Consumer,
+        false,
+    ),
+    p(
+        "ADD-DATA",
+        "Data Booster 10 GB",
+        Addon,
+        7.0,
+        0.74,
+        None,
+        Consumer,
+        false,
+    ),
+    p(
+        "ADD-INS",
+        "Device Insurance",
+        Addon,
+        8.0,
+        0.80,
+        None,
+        Everyone,
+        true,
+    ),
+    p(
+        "ADD-ROAM",
+        "Roaming Pass",
+        Addon,
+        10.0,
+        0.70,
+        None,
+        Everyone,
+        true,
+    ),
+    p(
+        "HOME-MESH",
+        "Wi-Fi Mesh Extender",
+        Home,
+        6.0,
+        0.50,
+        None,
+        Consumer,
+        false,
+    ),
+    p(
+        "HOME-BOOST",
+        "Signal Booster",
+        Home,
+        5.0,
+        0.45,
+        None,
+        Everyone,
+        false,
+    ),
+    p(
+        "STR-VIDEO",
+        "Streaming Plus",
+        Streaming,
+        11.0,
+        0.30,
+        None,
+        Consumer,
+        false,
+    ),
+    p(
+        "STR-MUSIC",
+        "Music Unlimited",
+        Streaming,
+        6.0,
+        0.35,
+        None,
+        Consumer,
+        false,
+    ),
+    p(
+        "STR-GAME",
+        "Cloud Gaming",
+        Streaming,
+        13.0,
+        0.32,
+        None,
+        Consumer,
+        false,
+    ),
+    p(
+        "CLD-PHOTO",
+        "Cloud Photos 200 GB",
+        Cloud,
+        3.0,
+        0.75,
+        None,
+        Consumer,
+        false,
+    ),
+    p(
+        "SEC-KIDS",
+        "Parental Control",
+        Security,
+        4.0,
+        0.78,
+        None,
+        Consumer,
+        false,
+    ),
+    p(
+        "SEC-ID",
+        "Identity Protection",
+        Security,
+        5.0,
+        0.80,
+        None,
+        Everyone,
+        false,
+    ),
+    p(
+        "HOME-5G",
+        "5G Home Internet",
+        Home,
+        35.0,
+        0.40,
+        None,
+        Everyone,
+        false,
+    ),
+    p(
+        "BIZ-VOICE",
+        "Hosted Voice",
+        Voice,
+        6.0,
+        0.65,
+        None,
+        Business,
+        true,
+    ),
+    p(
+        "BIZ-MDM",
+        "Device Management",
+        Security,
+        3.0,
+        0.78,
+        None,
+        Business,
+        true,
+    ),
+    p(
+        "NET-FAILOVER",
+        "4G Failover Backup",
+        Network,
+        25.0,
+        0.55,
+        None,
+        Business,
+        false,
+    ),
+    p(
+        "NET-IP",
+        "Static IP",
+        Network,
+        10.0,
+        0.80,
+        None,
+        Business,
+        false,
+    ),
+    p(
+        "NET-SDWAN",
+        "SD-WAN",
+        Network,
+        300.0,
+        0.45,
+        None,
+        Enterprise,
+        false,
+    ),
+    p(
+        "SEC-DDOS",
+        "DDoS Protection",
+        Security,
+        150.0,
+        0.55,
+        None,
+        Enterprise,
+        false,
+    ),
+    p(
+        "CLD-OFFICE",
+        "Office Suite",
+        Cloud,
+        9.0,
+        0.25,
+        None,
+        Business,
+        true,
+    ),
 ];
 
 /// Number of products.
@@ -450,6 +666,28 @@ pub const SEC_VPN: usize = 17;
 pub const IOT_HOME: usize = 18;
 pub const IOT_TRACK: usize = 19;
 pub const IOT_FLEET: usize = 20;
+/// The first product of the wider catalogue (add-ons whose uptake follows an observable need).
+pub const FIRST_ADDON: usize = 21;
+pub const ADD_INTL: usize = 21;
+pub const ADD_DATA: usize = 22;
+pub const ADD_INS: usize = 23;
+pub const ADD_ROAM: usize = 24;
+pub const HOME_MESH: usize = 25;
+pub const HOME_BOOST: usize = 26;
+pub const STR_VIDEO: usize = 27;
+pub const STR_MUSIC: usize = 28;
+pub const STR_GAME: usize = 29;
+pub const CLD_PHOTO: usize = 30;
+pub const SEC_KIDS: usize = 31;
+pub const SEC_ID: usize = 32;
+pub const HOME_5G: usize = 33;
+pub const BIZ_VOICE: usize = 34;
+pub const BIZ_MDM: usize = 35;
+pub const NET_FAILOVER: usize = 36;
+pub const NET_IP: usize = 37;
+pub const NET_SDWAN: usize = 38;
+pub const SEC_DDOS: usize = 39;
+pub const CLD_OFFICE: usize = 40;
 
 /// Position of a product on the mobile ladder, if it is a mobile plan.
 pub fn ladder_step(product: usize) -> Option<usize> {
@@ -541,6 +779,9 @@ mod tests {
         assert_eq!(PRODUCTS[IOT_FLEET].id, "IOT-FLEET");
         assert_eq!(PRODUCTS[SEC_VPN].id, "SEC-VPN");
         assert_eq!(PRODUCTS[BB_BIZ].id, "BB-BIZ");
+        assert_eq!(PRODUCTS[ADD_INTL].id, "ADD-INTL");
+        assert_eq!(PRODUCTS[HOME_5G].id, "HOME-5G");
+        assert_eq!(PRODUCTS[CLD_OFFICE].id, "CLD-OFFICE");
     }
 
     #[test]

@@ -9,9 +9,11 @@ use rand_distr::{Exp1, StandardNormal};
 
 use super::calendar::{add_months, date_of, epoch_day, Calendar};
 use super::catalog::{
-    ladder_step, plan_for_need, Category, Contract, Segment, BB_100, BB_BIZ, CLD_BACKUP, CLD_DRIVE,
-    CLD_WORK, IOT_FLEET, IOT_HOME, IOT_TRACK, MOBILE_LADDER, N_PRODUCTS, PRODUCTS, REGIONS,
-    SEC_END, SEC_FW, SEC_HOME, SEC_VPN, TIER_MIX, TV_BASIC,
+    ladder_step, plan_for_need, Category, Contract, Segment, ADD_DATA, ADD_INS, ADD_INTL, ADD_ROAM,
+    BB_100, BB_BIZ, BIZ_MDM, BIZ_VOICE, CLD_BACKUP, CLD_DRIVE, CLD_OFFICE, CLD_PHOTO, CLD_WORK,
+    FIRST_ADDON, HOME_5G, HOME_BOOST, HOME_MESH, IOT_FLEET, IOT_HOME, IOT_TRACK, MOBILE_LADDER,
+    NET_FAILOVER, NET_IP, NET_SDWAN, N_PRODUCTS, PRODUCTS, REGIONS, SEC_DDOS, SEC_END, SEC_FW,
+    SEC_HOME, SEC_ID, SEC_KIDS, SEC_VPN, STR_GAME, STR_MUSIC, STR_VIDEO, TIER_MIX, TV_BASIC,
 };
 use super::hazard::{
     sigmoid, ContractClock, Latent, FRAILTY_SD, NEAR_END_DAYS, SATISFACTION_LEVEL_SD,
@@ -21,6 +23,9 @@ use super::hazard::{
 /// Share of the base that already existed before the window: tenure is uniform on 0–6 years for
 /// half of them, exponential with mean 500 days (capped at 6 years) for the other half.
 const MAX_TENURE_DAYS: i32 = 6 * 365;
+/// Spread (sd of the log) of a customer's hidden taste for each category of the wider
+/// catalogue: what of an add-on purchase no table shows (the first catalogue's tastes: 0.5).
+const ADDON_TASTE_SD: f64 = 0.3;
 /// Promotional discounts on a new product's list price, and their probabilities.
 const PROMOS: [f64; 4] = [0.0, 0.1, 0.2, 0.3];
 const PROMO_MIX: [f64; 4] = [0.55, 0.20, 0.15, 0.10];
@@ -154,6 +159,24 @@ pub struct UsageMemo {
     pub data_per_seat: f64,
 }
 
+/// What a customer needs on a day, from what the warehouse shows: usage, network quality,
+/// recent tickets and tenure (drives the add-ons of the wider catalogue).
+#[derive(Debug, Clone, Copy)]
+pub struct Needs {
+    /// Voice need against the segment's median, in standard deviations of its log.
+    pub voice_z: f64,
+    /// Last month's data use per seat against 8 GB, in standard deviations of its log.
+    pub data_z: f64,
+    /// Last month's data use per seat / the held plan's allowance (`None`: no capped plan).
+    pub allowance_used: Option<f64>,
+    /// Dropped calls per 100 minutes where the customer lives (region × location).
+    pub network: f64,
+    pub technical_ticket: bool,
+    pub billing_ticket: bool,
+    pub network_ticket: bool,
+    pub tenure_days: i32,
+}
+
 /// A customer: traits, latent state, holdings and the history the hazard reads.
 #[derive(Debug, Clone)]
 pub struct Customer {
@@ -191,7 +214,13 @@ pub struct Customer {
     pub tau_base: f64,
     /// A "sleeping dog": contact raises the hazard by this much.
     pub dog_harm: Option<f64>,
+    /// Products of the first catalogue held (what the churn hazard, bills' shock, repricing,
+    /// drops and upsell campaigns see).
     pub holdings: Vec<Holding>,
+    /// Add-ons of the wider catalogue held: billed, exported, bought and cancelled on the
+    /// side stream, and invisible to the churn process (so that the wider catalogue left the
+    /// churn process as it was).
+    pub addons: Vec<Holding>,
     pub next_assignment: u32,
     pub next_ticket: u32,
     pub bills: Vec<Bill>,
@@ -272,7 +301,16 @@ fn make_name(segment: Segment, d: &mut Dice) -> Option<String> {
 
 impl Customer {
     /// Draws a customer. `n_managers` account managers serve the business segments.
-    pub fn draw(cal: &Calendar, idx: u32, p_new: f64, n_managers: u32, d: &mut Dice) -> Self {
+    /// `side` is the customer's side stream: tastes and first holdings of the categories added
+    /// after the first catalogue.
+    pub fn draw(
+        cal: &Calendar,
+        idx: u32,
+        p_new: f64,
+        n_managers: u32,
+        d: &mut Dice,
+        side: &mut Dice,
+    ) -> Self {
         let segment = Segment::ALL[d.pick0(&Segment::SHARE)];
         let s = segment.index();
         let tier = d.pick0(&TIER_MIX[s]) as u8;
@@ -318,8 +356,12 @@ impl Customer {
             .chance(0.05 + 0.15 * sigmoid(2.0 * frailty))
             .then(|| (d.below(cal.months() + 2) - 2, 0.04 + 0.06 * d.u()));
         let mut taste = [1.0; Category::COUNT];
-        for t in taste.iter_mut() {
-            *t = (0.5 * d.z()).exp();
+        for (i, t) in taste.iter_mut().enumerate() {
+            *t = if i < Category::MAIN_STREAM {
+                (0.5 * d.z()).exp()
+            } else {
+                (ADDON_TASTE_SD * side.z()).exp()
+            };
         }
         let dog_harm = d.chance(0.06).then(|| 0.3 + 0.5 * d.u());
         let tau_base = (0.25 + 1.1 * price_sensitivity + 0.15 * d.z()).max(0.05);
@@ -369,6 +411,7 @@ impl Customer {
             tau_base,
             dog_harm,
             holdings: Vec::with_capacity(6),
+            addons: Vec::new(),
             next_assignment: 1,
             next_ticket: 1,
             bills: Vec::new(),
@@ -380,6 +423,7 @@ impl Customer {
             discount_until: None,
         };
         c.initial_products(start, d);
+        c.initial_addons(start, side);
         c
     }
 
@@ -493,15 +537,20 @@ impl Customer {
         }
     }
 
+    /// Whether the customer holds `product` (a product of the first catalogue or an add-on).
     pub fn holds(&self, product: usize) -> bool {
         self.holdings
             .iter()
+            .chain(&self.addons)
             .any(|h| usize::from(h.product) == product)
     }
 
+    /// Whether the customer holds a product of `cat` (add-ons have categories of their own, so
+    /// the categories of the first catalogue see only `holdings`).
     pub fn holds_category(&self, cat: Category) -> bool {
         self.holdings
             .iter()
+            .chain(&self.addons)
             .any(|h| PRODUCTS[usize::from(h.product)].category == cat)
     }
 
@@ -513,15 +562,16 @@ impl Customer {
             .find_map(|(i, h)| ladder_step(usize::from(h.product)).map(|s| (i, s)))
     }
 
-    /// Adoption weight of every product this customer could add now (0 = not a candidate):
-    /// next-best-product rules × the customer's category taste.
+    /// Adoption weight of every product of the first catalogue this customer could add now
+    /// (0 = not a candidate): next-best-product rules × the customer's category taste. The
+    /// add-ons of the wider catalogue are bought through [`Customer::addon_weights`].
     pub fn adoption_weights(&self) -> [f64; N_PRODUCTS] {
         let mobile = self.holds_category(Category::Mobile);
         let bb = self.holds_category(Category::Broadband);
         let tv = self.holds_category(Category::Tv);
         let plan = plan_for_need(self.data_need);
         let mut w = [0.0; N_PRODUCTS];
-        for (p, weight) in w.iter_mut().enumerate() {
+        for (p, weight) in w.iter_mut().enumerate().take(FIRST_ADDON) {
             let prod = &PRODUCTS[p];
             if !prod.eligible.allows(self.segment)
                 || self.holds(p)
@@ -551,6 +601,92 @@ impl Customer {
         w
     }
 
+    /// Purchase weight of every add-on of the wider catalogue this customer could buy on
+    /// `day` (0 = not a candidate): each follows a need the warehouse shows ([`Needs`]) × the
+    /// customer's category taste; "need present" weighs 30–400× "need absent".
+    pub fn addon_weights(&self, day: i32) -> [f64; N_PRODUCTS] {
+        let mobile = self.holds_category(Category::Mobile);
+        let bb = self.holds_category(Category::Broadband);
+        let tv = self.holds_category(Category::Tv);
+        let needs = self.needs(day);
+        let enterprise = self.segment == Segment::Enterprise;
+        let mut w = [0.0; N_PRODUCTS];
+        for (p, weight) in w.iter_mut().enumerate().skip(FIRST_ADDON) {
+            let prod = &PRODUCTS[p];
+            if !prod.eligible.allows(self.segment) || self.holds(p) {
+                continue;
+            }
+            let base = match p {
+                // Heavy callers (voice minutes) buy call packs and hosted voice.
+                ADD_INTL | BIZ_VOICE => either(mobile, 0.15 * (2.0 * needs.voice_z).exp(), 0.0),
+                // Customers using most of their allowance (data GB against the plan) top it up.
+                ADD_DATA => match needs.allowance_used {
+                    Some(r) if r > 0.6 => 3.0 * r.min(1.2),
+                    Some(_) => 0.01,
+                    None => 0.0,
+                },
+                // Gold and platinum customers insure their devices.
+                ADD_INS => either(mobile, [0.02, 0.05, 1.5, 3.0][usize::from(self.tier)], 0.0),
+                ADD_ROAM => either(mobile, 0.3, 0.0),
+                // A technical ticket lately: the home network needs help.
+                HOME_MESH => either(bb, either(needs.technical_ticket, 4.0, 0.02), 0.0),
+                // Dropped calls and outages where the customer lives: a signal booster.
+                HOME_BOOST => either(mobile, 0.03 * (needs.network / 0.5).powi(4), 0.0),
+                // No fibre on the islands and in the highlands: 5G home internet.
+                HOME_5G if !bb => either(self.region >= 6, 4.0, 0.01),
+                // Heavy data users stream.
+                STR_VIDEO => either(bb, 0.2 * (1.8 * needs.data_z).exp(), 0.0),
+                STR_MUSIC => either(mobile, 0.3, 0.0),
+                STR_GAME => either(self.holds(BB_100 + 1) || self.holds(BB_100 + 2), 2.0, 0.02),
+                // New customers set up cloud photos and office suites.
+                CLD_PHOTO | CLD_OFFICE => either(needs.tenure_days < 365, 3.0, 0.02),
+                SEC_KIDS => either(tv, 2.0, 0.02),
+                // A billing ticket lately (a dispute, a charge the customer did not expect).
+                SEC_ID => either(needs.billing_ticket, 3.0, 0.01),
+                BIZ_MDM => 0.02 * f64::from(self.seats),
+                NET_FAILOVER if self.holds(BB_BIZ) => {
+                    0.03 * (needs.network / 0.5).powi(4) + either(needs.network_ticket, 3.0, 0.0)
+                }
+                NET_IP => either(bb, 0.4, 0.0),
+                NET_SDWAN if enterprise && self.holds(BB_BIZ) => {
+                    [0.02, 0.1, 1.0, 2.5][usize::from(self.tier)]
+                }
+                SEC_DDOS if enterprise && bb => either(needs.network_ticket, 3.0, 0.01),
+                _ => 0.0,
+            };
+            *weight = base * self.taste[prod.category.index()];
+        }
+        w
+    }
+
+    /// What the customer needs on `day`, as the warehouse shows it.
+    pub fn needs(&self, day: i32) -> Needs {
+        let business = self.segment.is_business();
+        let median_voice = if business { 350.0 } else { 180.0 };
+        let last = self.usage.last();
+        let data_per_seat = last.map_or(self.data_need, |u| u.data_per_seat);
+        let allowance_used = self.mobile_plan().and_then(|(i, _)| {
+            PRODUCTS[usize::from(self.holdings[i].product)]
+                .allowance
+                .map(|a| data_per_seat / a)
+        });
+        let recent = |cat: u8| {
+            self.tickets
+                .iter()
+                .any(|t| t.category == cat && t.opened_day > day - 90 && t.opened_day <= day)
+        };
+        Needs {
+            voice_z: (self.voice_need / median_voice).ln() / 0.6,
+            data_z: (data_per_seat.max(0.1) / 8.0).ln() / 0.8,
+            allowance_used,
+            network: REGIONS[usize::from(self.region)].drop_rate * self.location,
+            technical_ticket: recent(super::simulate::TECHNICAL),
+            billing_ticket: recent(super::simulate::BILLING),
+            network_ticket: recent(super::simulate::NETWORK),
+            tenure_days: day - self.signup,
+        }
+    }
+
     /// The single most likely next product (what an upsell campaign offers), if any.
     pub fn best_product(&self) -> Option<usize> {
         let w = self.adoption_weights();
@@ -561,6 +697,40 @@ impl Customer {
             }
         }
         best
+    }
+
+    /// Add-ons of the wider catalogue already held on the first simulated day, drawn from the
+    /// side stream with a chance that follows the same needs as later purchases.
+    fn initial_addons(&mut self, window_start: i32, side: &mut Dice) {
+        let day = if self.is_new {
+            self.signup
+        } else {
+            window_start
+        };
+        let weights = self.addon_weights(day);
+        for (p, &w) in weights.iter().enumerate() {
+            if w > 0.0 && side.chance((0.04 * w).min(0.3)) {
+                let start = if self.is_new {
+                    self.signup
+                } else {
+                    self.signup + side.below(window_start - self.signup)
+                };
+                let promo = Self::promo(side);
+                self.add_addon(p, start, promo);
+            }
+        }
+    }
+
+    /// Adds an add-on starting on `day` at the list fee less `promo`.
+    pub fn add_addon(&mut self, product: usize, day: i32, promo: f64) {
+        let fee = cents(self.list_fee(product) * (1.0 - promo));
+        self.addons.push(Holding {
+            product: product as u8,
+            fee,
+            start: day,
+            seq: self.next_assignment,
+        });
+        self.next_assignment += 1;
     }
 
     /// Contract position on `day`.
@@ -664,7 +834,8 @@ mod tests {
         );
         for idx in 0..500 {
             let mut d = dice(idx);
-            let c = Customer::draw(&cal, idx as u32, 0.26, 10, &mut d);
+            let mut side = dice(idx + 1_000_000);
+            let c = Customer::draw(&cal, idx as u32, 0.26, 10, &mut d, &mut side);
             assert!(!c.holdings.is_empty());
             assert!(c.holdings.iter().all(|h| h.start >= c.signup));
             assert_eq!(c.manager.is_some(), c.segment.is_business());

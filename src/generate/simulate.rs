@@ -26,11 +26,11 @@ use super::hazard::{
 use super::rows::{ChunkRows, TicketRows};
 
 /// Ticket category codes (index into `rows::TICKET_CATEGORIES`).
-const BILLING: u8 = 0;
-const TECHNICAL: u8 = 1;
-const NETWORK: u8 = 2;
-const CANCELLATION: u8 = 3;
-const OTHER: u8 = 4;
+pub(super) const BILLING: u8 = 0;
+pub(super) const TECHNICAL: u8 = 1;
+pub(super) const NETWORK: u8 = 2;
+pub(super) const CANCELLATION: u8 = 3;
+pub(super) const OTHER: u8 = 4;
 
 /// Severity mix (low, medium, high, critical) per ticket category code.
 const SEVERITY_MIX: [[f64; 4]; 5] = [
@@ -68,6 +68,10 @@ const P_UPGRADE: f64 = 0.30;
 const P_DOWNGRADE: f64 = 0.08;
 /// Monthly adoption probability by segment (consumer, smb, enterprise).
 const P_ADOPT: [f64; 3] = [0.010, 0.015, 0.020];
+/// Monthly probability of buying an add-on of the wider catalogue (consumer, smb, enterprise).
+const P_ADDON: [f64; 3] = [0.04, 0.05, 0.06];
+/// Monthly probability that a held add-on is cancelled.
+const P_ADDON_DROP: f64 = 0.03;
 /// Monthly base probability of dropping a product (when holding two or more).
 const P_DROP: f64 = 0.004;
 
@@ -78,6 +82,10 @@ const RETENTION_CAPACITY: f64 = 0.5;
 const TREATMENT_SHARE: f64 = 0.8;
 /// Monthly probability an eligible, quiet customer is picked for an upsell campaign.
 const UPSELL_RATE: f64 = 0.03;
+
+/// Salt of each customer's side random stream: the traits and first holdings of the product
+/// categories added after the first catalogue (so that the main stream's draws stayed put).
+const SIDE_STREAM: u64 = 0x5EED_0ADD_0000_0001;
 
 /// Read-only settings shared by every chunk.
 #[derive(Debug, Clone)]
@@ -122,7 +130,11 @@ struct Network {
 
 fn simulate_customer(w: &World, idx: u32, rows: &mut ChunkRows) {
     let mut d = Dice(ChaCha8Rng::seed_from_u64(mix(w.seed, u64::from(idx))));
-    let mut c = Customer::draw(&w.cal, idx, w.p_new, w.n_managers, &mut d);
+    let mut side = Dice(ChaCha8Rng::seed_from_u64(mix(
+        w.seed ^ SIDE_STREAM,
+        u64::from(idx),
+    )));
+    let mut c = Customer::draw(&w.cal, idx, w.p_new, w.n_managers, &mut d, &mut side);
     let first = if c.is_new { c.signup_month } else { 0 };
     let first_ticket = rows.tickets.resolved.len();
     let mut churn_day = None;
@@ -131,7 +143,7 @@ fn simulate_customer(w: &World, idx: u32, rows: &mut ChunkRows) {
             onboarding_month(&mut c, w, m, &mut d, rows);
             continue;
         }
-        if let Some(day) = month(&mut c, w, m, &mut d, rows) {
+        if let Some(day) = month(&mut c, w, m, &mut d, &mut side, rows) {
             churn_day = Some(day);
             break;
         }
@@ -323,7 +335,15 @@ fn onboarding_month(c: &mut Customer, w: &World, m: i32, d: &mut Dice, rows: &mu
 }
 
 /// An ordinary month of an active customer. Returns the churn day if the customer leaves.
-fn month(c: &mut Customer, w: &World, m: i32, d: &mut Dice, rows: &mut ChunkRows) -> Option<i32> {
+/// `side` is the customer's side stream (add-on purchases and cancellations).
+fn month(
+    c: &mut Customer,
+    w: &World,
+    m: i32,
+    d: &mut Dice,
+    side: &mut Dice,
+    rows: &mut ChunkRows,
+) -> Option<i32> {
     let cal = &w.cal;
     let first = cal.first_day(m);
     let last = cal.last_day(m);
@@ -379,6 +399,7 @@ fn month(c: &mut Customer, w: &World, m: i32, d: &mut Dice, rows: &mut ChunkRows
     }
 
     product_events(c, w, m, &sig, d, rows);
+    addon_events(c, w, m, side, rows);
     push_usage(c, w, m, &net, rows);
     let shock = invoice(c, w, m, 1.0, net.data_gb, false, d, rows);
     drift(c, outage, &net, shock, unresolved, good, d);
@@ -795,6 +816,32 @@ fn product_events(
     }
 }
 
+/// Add-on cancellations and purchases during month `m`, on the side stream: each held add-on
+/// is cancelled with [`P_ADDON_DROP`], and an add-on is bought with [`P_ADDON`] (which one
+/// follows [`Customer::addon_weights`]).
+fn addon_events(c: &mut Customer, w: &World, m: i32, side: &mut Dice, rows: &mut ChunkRows) {
+    let first = w.cal.first_day(m);
+    let days = w.cal.days_in(m);
+    let mut i = 0;
+    while i < c.addons.len() {
+        if side.chance(P_ADDON_DROP) {
+            let old = c.addons.swap_remove(i);
+            let day = (first + side.below(days)).max(old.start);
+            push_assignment(rows, c.idx, &old, Some(day));
+        } else {
+            i += 1;
+        }
+    }
+    if side.chance(P_ADDON[c.segment.index()]) {
+        let weights = c.addon_weights(first);
+        if let Some(product) = side.pick(&weights) {
+            let day = first + side.below(days);
+            let promo = [0.0, 0.1, 0.2, 0.3][side.pick0(&[0.55, 0.20, 0.15, 0.10])];
+            c.add_addon(product, day, promo);
+        }
+    }
+}
+
 /// Bills month `m` (`frac` of it) on the first day of `m + 1`; returns the bill shock this
 /// invoice shows against the one three invoices earlier.
 #[allow(clippy::too_many_arguments)]
@@ -812,6 +859,9 @@ fn invoice(
     let date = cal.first_day(m + 1);
     let due = date + DUE_DAYS;
     let fees = cents(c.holdings.iter().map(|h| h.fee).sum::<f64>() * frac);
+    // Add-ons are billed on top; the shock the churn hazard reads is on the rest of the bill
+    // (a service the customer chose to add is not a price rise).
+    let addon_fees = cents(c.addons.iter().map(|h| h.fee).sum::<f64>() * frac);
     let overage = match c.allowance() {
         Some(a) if data_gb > a => cents((data_gb - a) * OVERAGE_PER_GB),
         _ => 0.0,
@@ -830,7 +880,7 @@ fn invoice(
         discount += RETENTION_DISCOUNT * fees;
     }
     let discount = cents(discount.min(fees));
-    let amount = cents(fees + overage - discount).max(0.0);
+    let amount = cents(fees + addon_fees + overage - discount).max(0.0);
     let p_unpaid = 0.004 + 0.3 * c.stress * c.stress + if last { 0.1 } else { 0.0 };
     let p_late = 0.03 + 0.45 * c.stress;
     let u = d.u();
@@ -893,7 +943,7 @@ fn drift(
 
 /// Writes the customer row and the assignments still open.
 fn finish(c: &Customer, w: &World, churn_day: Option<i32>, rows: &mut ChunkRows) {
-    for h in &c.holdings {
+    for h in c.holdings.iter().chain(&c.addons) {
         push_assignment(rows, c.idx, h, churn_day.map(|cd| cd.max(h.start)));
     }
     let r = &mut rows.customers;

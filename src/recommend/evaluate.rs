@@ -3,8 +3,11 @@
 //! held at D, eligible for its segment, started after signup). Customers who added nothing are
 //! not scored (hit rate and MAP are over customers with at least one adoption).
 //!
-//! Three rankings of the same candidates (eligible, not held) are scored:
-//! * `model`: by adoption probability — what the customer will add;
+//! Four rankings of the same candidates (eligible, not held) are scored:
+//! * `model`: by adoption probability (holdings model × context lifts) — what the customer
+//!   will add;
+//! * `holdings_only`: by the holdings model's probability alone (segment, overage, holdings:
+//!   what the context lifts add is the difference);
 //! * `model_by_gain`: by probability × margin — the order `suggest_all` serves;
 //! * `popularity`: by the number of adoptions of each product in the customer's segment over
 //!   the same training windows (the baseline).
@@ -15,6 +18,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::adoption::{self, has, level0_key, Assignments, HORIZON_DAYS};
+use super::context::{self, Profile};
 use super::data::{self, day, Catalogue, Customers};
 use super::logistic::LogisticAdoption;
 use super::{RecommendConfig, RecommendError, Recommender};
@@ -43,6 +47,8 @@ pub struct EvalReport {
     /// Training adoptions the model learned from.
     pub training_adoptions: f64,
     pub model: RankMetrics,
+    /// The holdings model without context lifts (equal to `model` when lifts are off).
+    pub holdings_only: RankMetrics,
     pub model_by_gain: RankMetrics,
     pub popularity: RankMetrics,
     /// The alternative: one smartcore logistic regression per product, by probability.
@@ -124,10 +130,25 @@ pub fn evaluate(
     let popularity: Vec<Vec<f64>> = (0..customers.segments.len())
         .map(|s| rec.model.segment_adoptions(s as u16))
         .collect();
+    let profile = Profile::from_warehouse(wh)?;
+    let raw = match &rec.context {
+        Some(m) => {
+            let mut raw = context::read_signals(wh, &customers, &[d], &m.spec.ticket_categories)?
+                .pop()
+                .unwrap_or_default();
+            let capacity = context::plan_capacity(cat, &asg, customers.len(), d);
+            for (x, c) in raw.iter_mut().zip(capacity) {
+                x.capacity = c;
+            }
+            Some(raw)
+        }
+        None => None,
+    };
     let k = cfg.top_k;
     let (mut active, mut evaluated, mut adoptions) = (0usize, 0usize, 0usize);
-    let mut sums = [RankMetrics::default(); 4];
+    let mut sums = [RankMetrics::default(); 5];
     let mut buf = Vec::new();
+    let mut ctx = Vec::new();
     let mut cache = std::collections::HashMap::new();
     for c in 0..customers.len() {
         if !customers.active_at(c, d) {
@@ -153,10 +174,19 @@ pub fn evaluate(
         let probs = cache
             .entry(buf.clone())
             .or_insert_with(|| rec.model.predict(cat, &buf));
-        let by_prob: Vec<(f64, usize)> = candidates.iter().map(|&p| (probs[p].0, p)).collect();
-        let by_gain: Vec<(f64, usize)> = candidates
+        let base: Vec<(f64, usize)> = candidates.iter().map(|&p| (probs[p].0, p)).collect();
+        let by_prob: Vec<(f64, usize)> = match (&rec.context, &raw) {
+            (Some(m), Some(raw)) => {
+                m.spec.encode(&customers, &profile, d, c, &raw[c], &mut ctx);
+                base.iter()
+                    .map(|&(b, p)| ((b * m.lift(&ctx, p)).min(super::MAX_PROBABILITY), p))
+                    .collect()
+            }
+            _ => base.clone(),
+        };
+        let by_gain: Vec<(f64, usize)> = by_prob
             .iter()
-            .map(|&p| (probs[p].0 * cat.products[p].monthly_margin(), p))
+            .map(|&(x, p)| (x * cat.products[p].monthly_margin(), p))
             .collect();
         let by_pop: Vec<(f64, usize)> = candidates
             .iter()
@@ -169,7 +199,10 @@ pub fn evaluate(
             }
             None => Vec::new(),
         };
-        for (sum, scores) in sums.iter_mut().zip([by_prob, by_gain, by_pop, by_logit]) {
+        for (sum, scores) in sums
+            .iter_mut()
+            .zip([by_prob, base, by_gain, by_pop, by_logit])
+        {
             if scores.is_empty() {
                 continue;
             }
@@ -181,7 +214,7 @@ pub fn evaluate(
         }
     }
     let n = evaluated.max(1) as f64;
-    let [model, model_by_gain, popularity, logit] = sums.map(|s| RankMetrics {
+    let [model, holdings_only, model_by_gain, popularity, logit] = sums.map(|s| RankMetrics {
         hit_rate: s.hit_rate / n,
         map: s.map / n,
     });
@@ -194,6 +227,7 @@ pub fn evaluate(
         adoptions,
         training_adoptions: rec.model.training_counts().1,
         model,
+        holdings_only,
         model_by_gain,
         popularity,
         logistic: logistic.is_some().then_some(logit),

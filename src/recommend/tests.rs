@@ -41,10 +41,18 @@ fn customers<'a>(ids: &[&'a str]) -> Customers<'a> {
 fn shared_rankings_equal_per_customer_rankings_and_both_apis_agree() {
     let dir = tempfile::tempdir().expect("tmp");
     let wh = warehouse(dir.path());
+    // With context lifts (lists per customer) and without (lists shared per key).
+    for context in [true, false] {
+        check_rankings(&wh, context);
+    }
+}
+
+fn check_rankings(wh: &Warehouse, context: bool) {
     let as_of = NaiveDate::from_ymd_opt(2024, 9, 30).expect("date");
     // Small campaign groups are trusted, so that this small warehouse has retention offers.
     let cfg = RecommendConfig {
         min_campaign_group: 5,
+        context,
         ..RecommendConfig::default()
     };
     let mut ids: Vec<String> = Customers::from_warehouse(&wh).expect("customers").ids[..]
@@ -84,7 +92,11 @@ fn shared_rankings_equal_per_customer_rankings_and_both_apis_agree() {
 
     // Each list again, ranking the customer's own key with no sharing between customers.
     let tables = Tables::read(&wh, rec.catalogue.clone()).expect("tables");
-    let prep = prepare(&wh, &rec.catalogue, as_of, &tables).expect("prepare");
+    let prep =
+        prepare(&wh, &rec.catalogue, as_of, &tables, rec.ticket_categories()).expect("prepare");
+    assert_eq!(rec.context.is_some(), context);
+    assert_eq!(prep.raw.is_some(), context);
+    let mut ctx = Vec::new();
     let c = &tables.customers;
     let mut holdings_per_group: HashMap<(u16, bool), HashSet<Vec<u64>>> = HashMap::new();
     let mut buf = Vec::new();
@@ -96,7 +108,23 @@ fn shared_rankings_equal_per_customer_rankings_and_both_apis_agree() {
             prep.holdings.row(i),
         );
         let seg = c.segment[i] as usize;
-        let own = rec.ranked_adoptions(&buf, &c.segments[seg], &prep.eligible[seg]);
+        let own = match (&rec.context, &prep.raw) {
+            (Some(model), Some(raw)) => {
+                let base = rec.model.predict(&rec.catalogue, &buf);
+                model
+                    .spec
+                    .encode(c, &tables.profile, prep.day, i, &raw[i], &mut ctx);
+                rec.ranked_in_context(
+                    &buf,
+                    &base,
+                    &c.segments[seg],
+                    &prep.eligible[seg],
+                    model,
+                    &ctx,
+                )
+            }
+            _ => rec.ranked_adoptions(&buf, &c.segments[seg], &prep.eligible[seg]),
+        };
         let r = risk.get(c.ids[i]).copied();
         let expected = rec.suggest_one(c, &prep, i, r, &own);
         assert_eq!(by_id[c.ids[i]], expected, "{}", c.ids[i]);
