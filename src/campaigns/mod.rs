@@ -198,7 +198,7 @@ pub fn analyse(
         Err(e) => return Err(e),
     };
     let (risk, risk_source) = match (risk_model, &model) {
-        (_, _) if data.len() == 0 => (
+        (_, _) if data.is_empty() => (
             Vec::new(),
             format!("no observed {} campaign rows", cfg.campaign_type),
         ),

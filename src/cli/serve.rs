@@ -61,6 +61,11 @@ pub struct ServeArgs {
     /// Most ids in one ScoreCustomers request.
     #[arg(long, default_value_t = Limits::default().max_ids)]
     pub max_ids: usize,
+    /// Threads answering calls (tokio workers). Default: one per core. On a machine shared
+    /// with its clients (a load test on one host), one per core left to the server keeps the
+    /// latency tail short: see docs/serving.md.
+    #[arg(long)]
+    pub worker_threads: Option<usize>,
 }
 
 /// The demo warehouse and registry, generated and trained on first use.
@@ -159,7 +164,12 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             ..Limits::default()
         },
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.worker_threads {
+        anyhow::ensure!(n > 0, "--worker-threads must be at least 1");
+        builder.worker_threads(n);
+    }
+    let runtime = builder
         .enable_all()
         .build()
         .context("starting the async runtime")?;

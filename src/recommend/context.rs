@@ -551,35 +551,58 @@ impl ContextSpec {
         self.features[f].values.len()
     }
 
-    /// The context of customer `c` (value index per feature) into `out`.
-    pub(crate) fn encode(
-        &self,
-        customers: &Customers,
-        profile: &Profile,
-        day: i32,
-        c: usize,
-        raw: &Raw,
-        out: &mut Vec<u8>,
-    ) {
+    /// What [`Encoding::encode`] needs of the customers, looked up once: each customer's tier,
+    /// region and contract as vocabulary indices, and its segment's position in the spec.
+    pub(crate) fn encoding<'s>(&'s self, customers: &Customers, profile: &Profile) -> Encoding<'s> {
+        fn codes(vocab: &[String], col: &[Option<&str>]) -> Vec<u8> {
+            let index: std::collections::HashMap<&str, u8> = vocab
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v.as_str(), i as u8))
+                .collect();
+            let unknown = vocab.len() as u8;
+            col.iter()
+                .map(|v| v.and_then(|v| index.get(v).copied()).unwrap_or(unknown))
+                .collect()
+        }
+        Encoding {
+            spec: self,
+            categorical: [
+                codes(&self.tiers, &profile.tier),
+                codes(&self.regions, &profile.region),
+                codes(&self.contracts, &profile.contract),
+            ],
+            // Segments are matched by name (a customer's segment index is the warehouse's own).
+            segment_of: customers
+                .segments
+                .iter()
+                .map(|name| self.segments.iter().position(|s| s == name))
+                .collect(),
+        }
+    }
+}
+
+/// A [`ContextSpec`] bound to one run's customers (see [`ContextSpec::encoding`]).
+pub(crate) struct Encoding<'s> {
+    spec: &'s ContextSpec,
+    categorical: [Vec<u8>; 3],
+    segment_of: Vec<Option<usize>>,
+}
+
+impl Encoding<'_> {
+    /// The context of customer `c` on `day` (value index per feature) into `out`.
+    pub fn encode(&self, customers: &Customers, day: i32, c: usize, raw: &Raw, out: &mut Vec<u8>) {
         out.clear();
-        let index = |vocab: &[String], v: Option<&str>| {
-            v.and_then(|v| vocab.iter().position(|x| x == v))
-                .unwrap_or(vocab.len()) as u8
-        };
-        out.push(index(&self.tiers, profile.tier[c]));
-        out.push(index(&self.regions, profile.region[c]));
-        out.push(index(&self.contracts, profile.contract[c]));
+        for codes in &self.categorical {
+            out.push(codes[c]);
+        }
         let tenure = day - customers.signup[c];
         out.push(TENURE_EDGES.iter().filter(|&&e| tenure >= e).count() as u8);
-        // Segments are matched by name (a customer's segment index is the warehouse's own).
-        let seg = self
-            .segments
-            .iter()
-            .position(|s| *s == customers.segments[customers.segment[c] as usize]);
+        let seg = self.segment_of[customers.segment[c] as usize];
         for (i, &s) in Signal::ALL.iter().enumerate() {
             let v = match (raw.numeric(s), seg) {
                 (Some(x), Some(seg)) => {
-                    1 + self.edges[i][seg].iter().filter(|&&e| x > e).count() as u8
+                    1 + self.spec.edges[i][seg].iter().filter(|&&e| x > e).count() as u8
                 }
                 (Some(_), None) => 1,
                 (None, _) => 0,
@@ -590,49 +613,55 @@ impl ContextSpec {
             Some(x) => 1 + ALLOWANCE_EDGES.iter().filter(|&&e| x > e).count() as u8,
             None => 0,
         });
-        for k in 0..self.ticket_categories.len() {
+        for k in 0..self.spec.ticket_categories.len() {
             out.push(((raw.tickets >> k) & 1) as u8);
         }
     }
 }
 
-/// Allowance × lines of the capped data plan each customer holds on `day` (the held plan with
-/// the highest fee in a category with data allowances; lines = max(1, round(fee / list
-/// price)); NaN without one, or on an unlimited plan).
+/// Allowance × lines of the capped data plan each customer holds on each of `days` (the held
+/// plan with the highest fee in a category with data allowances; lines = max(1, round(fee /
+/// list price)); NaN without one, or on an unlimited plan). One pass over the assignments.
 pub(crate) fn plan_capacity(
     cat: &super::data::Catalogue,
     asg: &super::adoption::Assignments,
     n_customers: usize,
-    day: i32,
-) -> Vec<f32> {
-    let mut best: Vec<Option<(usize, f64)>> = vec![None; n_customers];
+    days: &[i32],
+) -> Vec<Vec<f32>> {
+    let mut best: Vec<Vec<Option<(usize, f64)>>> = vec![vec![None; n_customers]; days.len()];
     for i in 0..asg.len() {
         let p = asg.product[i] as usize;
-        if !asg.active_at(i, day) || !cat.is_plan(p) {
+        if !cat.is_plan(p) {
             continue;
         }
         let c = asg.customer[i] as usize;
-        if best[c].is_none_or(|(_, f)| asg.fee[i] > f) {
-            best[c] = Some((p, asg.fee[i]));
+        for (k, &day) in days.iter().enumerate() {
+            if asg.active_at(i, day) && best[k][c].is_none_or(|(_, f)| asg.fee[i] > f) {
+                best[k][c] = Some((p, asg.fee[i]));
+            }
         }
     }
     best.iter()
-        .map(|b| match *b {
-            Some((p, fee)) => {
-                let allowance = cat.allowance(p);
-                let list = cat.products[p].monthly_price;
-                let lines = if list > 0.0 {
-                    (fee / list).round().max(1.0)
-                } else {
-                    1.0
-                };
-                if allowance.is_finite() {
-                    (allowance * lines) as f32
-                } else {
-                    f32::NAN
-                }
-            }
-            None => f32::NAN,
+        .map(|day| {
+            day.iter()
+                .map(|b| match *b {
+                    Some((p, fee)) => {
+                        let allowance = cat.allowance(p);
+                        let list = cat.products[p].monthly_price;
+                        let lines = if list > 0.0 {
+                            (fee / list).round().max(1.0)
+                        } else {
+                            1.0
+                        };
+                        if allowance.is_finite() {
+                            (allowance * lines) as f32
+                        } else {
+                            f32::NAN
+                        }
+                    }
+                    None => f32::NAN,
+                })
+                .collect()
         })
         .collect()
 }

@@ -136,7 +136,9 @@ pub fn evaluate(
             let mut raw = context::read_signals(wh, &customers, &[d], &m.spec.ticket_categories)?
                 .pop()
                 .unwrap_or_default();
-            let capacity = context::plan_capacity(cat, &asg, customers.len(), d);
+            let capacity = context::plan_capacity(cat, &asg, customers.len(), &[d])
+                .pop()
+                .unwrap_or_default();
             for (x, c) in raw.iter_mut().zip(capacity) {
                 x.capacity = c;
             }
@@ -144,6 +146,10 @@ pub fn evaluate(
         }
         None => None,
     };
+    let encoding = rec
+        .context
+        .as_ref()
+        .map(|m| m.spec.encoding(&customers, &profile));
     let k = cfg.top_k;
     let (mut active, mut evaluated, mut adoptions) = (0usize, 0usize, 0usize);
     let mut sums = [RankMetrics::default(); 5];
@@ -177,7 +183,9 @@ pub fn evaluate(
         let base: Vec<(f64, usize)> = candidates.iter().map(|&p| (probs[p].0, p)).collect();
         let by_prob: Vec<(f64, usize)> = match (&rec.context, &raw) {
             (Some(m), Some(raw)) => {
-                m.spec.encode(&customers, &profile, d, c, &raw[c], &mut ctx);
+                if let Some(e) = &encoding {
+                    e.encode(&customers, d, c, &raw[c], &mut ctx);
+                }
                 base.iter()
                     .map(|&(b, p)| ((b * m.lift(&ctx, p)).min(super::MAX_PROBABILITY), p))
                     .collect()

@@ -90,7 +90,8 @@ impl ContextModel {
             }
         }
         // Current prediction of every row and product.
-        let mut pred: Vec<f64> = rows.base.iter().map(|&b| f64::from(b)).collect();
+        // f32: the sweeps below are bound by memory traffic; sums are kept in f64.
+        let mut pred: Vec<f32> = rows.base.clone();
         for _ in 0..if n == 0 { 0 } else { rounds } {
             for f in 0..nf {
                 let width = spec.values(f) * np;
@@ -105,7 +106,7 @@ impl ContextModel {
                             let v = usize::from(rows.context[r * nf + f]) * np;
                             for (p, &x) in row.iter().enumerate() {
                                 if x > 0.0 {
-                                    e[v + p] += x / lifts[f][v + p];
+                                    e[v + p] += f64::from(x) / lifts[f][v + p];
                                 }
                             }
                         }
@@ -126,7 +127,7 @@ impl ContextModel {
                     })
                     .collect();
                 let old = &lifts[f];
-                let ratio: Vec<f64> = new.iter().zip(old).map(|(n, o)| n / o).collect();
+                let ratio: Vec<f32> = new.iter().zip(old).map(|(n, o)| (n / o) as f32).collect();
                 pred.par_chunks_mut(BLOCK * np)
                     .enumerate()
                     .for_each(|(b, block)| {
@@ -156,6 +157,22 @@ impl ContextModel {
             .zip(&self.lifts)
             .map(|(&v, l)| l.get(usize::from(v) * np + p).copied().unwrap_or(1.0))
             .product()
+    }
+
+    /// The combined lift of every product for context `ctx`, into `out` (one pass over each
+    /// feature's contiguous row of lifts).
+    pub fn lifts_into(&self, ctx: &[u8], out: &mut Vec<f64>) {
+        let np = self.n_products;
+        out.clear();
+        out.resize(np, 1.0);
+        for (&v, l) in ctx.iter().zip(&self.lifts) {
+            let at = usize::from(v) * np;
+            if let Some(row) = l.get(at..at + np) {
+                for (o, x) in out.iter_mut().zip(row) {
+                    *o *= x;
+                }
+            }
+        }
     }
 
     /// The single feature value that raises product `p` most for this context, with its lift

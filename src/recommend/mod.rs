@@ -322,24 +322,48 @@ impl Recommender {
     }
 
     /// Fits and reads the as-of inputs of suggesting, side by side (they only share the
-    /// tables).
+    /// tables). With context lifts, the signals of the as-of date and of every training day are
+    /// read in one scan of the fact tables.
     fn fit_and_prepare(
         wh: &Warehouse,
         as_of: NaiveDate,
         cfg: &RecommendConfig,
         tables: &Tables,
     ) -> Result<(Self, Prepared), RecommendError> {
+        let d = day(as_of);
         // Tickets up to the newest training day (the context spec is fitted there).
         let vocabulary = if cfg.context {
-            Some(context::ticket_vocabulary(wh, day(as_of) - HORIZON_DAYS)?)
+            Some(context::ticket_vocabulary(wh, d - HORIZON_DAYS)?)
         } else {
             None
         };
-        let (rec, prepared) = rayon::join(
-            || Self::fit_from(wh, as_of, cfg, tables, vocabulary.clone()),
-            || prepare(wh, &tables.catalogue, as_of, tables, vocabulary.as_deref()),
+        let days: Vec<i32> = std::iter::once(d)
+            .chain(training_windows(d, cfg.history_windows).iter().map(|w| w.0))
+            .collect();
+        let (fitted, (prepared, signals)) = rayon::join(
+            || Self::fit_base(wh, as_of, cfg, tables),
+            || {
+                rayon::join(
+                    || prepare(wh, &tables.catalogue, as_of, tables, None),
+                    || {
+                        vocabulary
+                            .as_ref()
+                            .map(|v| read_context(wh, tables, &days, v))
+                            .transpose()
+                    },
+                )
+            },
         );
-        Ok((rec?, prepared?))
+        let (mut rec, eligible, snapshots) = fitted?;
+        let mut prepared = prepared?;
+        if let (Some(vocabulary), Some(mut signals)) = (vocabulary, signals?) {
+            let training = signals.split_off(1);
+            prepared.raw = signals.pop();
+            rec.context = Some(fit_context(
+                tables, &eligible, &snapshots, &rec.model, cfg, vocabulary, training,
+            )?);
+        }
+        Ok((rec, prepared))
     }
 
     /// Fits on the read tables; `ticket_categories` (the warehouse's, most frequent first)
@@ -351,6 +375,26 @@ impl Recommender {
         tables: &Tables,
         ticket_categories: Option<Vec<String>>,
     ) -> Result<Self, RecommendError> {
+        let (mut rec, eligible, snapshots) = Self::fit_base(wh, as_of, cfg, tables)?;
+        if let Some(vocabulary) = ticket_categories {
+            let days: Vec<i32> = snapshots.iter().map(|s| s.0).collect();
+            let signals = read_context(wh, tables, &days, &vocabulary)?;
+            rec.context = Some(fit_context(
+                tables, &eligible, &snapshots, &rec.model, cfg, vocabulary, signals,
+            )?);
+        }
+        Ok(rec)
+    }
+
+    /// The holdings model and the retention offers (no context lifts yet), with the
+    /// eligibility and training snapshots the context fit reuses.
+    #[allow(clippy::type_complexity)]
+    fn fit_base(
+        wh: &Warehouse,
+        as_of: NaiveDate,
+        cfg: &RecommendConfig,
+        tables: &Tables,
+    ) -> Result<(Self, Vec<Vec<bool>>, Vec<Snapshot>), RecommendError> {
         let t = std::time::Instant::now();
         let (cat, customers, asg) = (&tables.catalogue, &tables.customers, &tables.assignments);
         let eligible = data::eligibility(cat, customers);
@@ -359,23 +403,17 @@ impl Recommender {
         tracing::debug!(seconds = t.elapsed().as_secs_f64(), "fit: snapshots built");
         let model = AdoptionModel::fit(cat, customers, &eligible, &snapshots, cfg.smoothing);
         tracing::debug!(seconds = t.elapsed().as_secs_f64(), "fit: model counted");
-        let context = match ticket_categories {
-            Some(vocabulary) => Some(fit_context(
-                wh, tables, &eligible, &snapshots, &model, cfg, vocabulary,
-            )?),
-            None => None,
-        };
-        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "fit: context lifts");
         let retention_offers = retention_offers(wh, cat, customers, d, cfg)?;
         tracing::debug!(seconds = t.elapsed().as_secs_f64(), "fit: retention offers");
-        Ok(Recommender {
+        let rec = Recommender {
             config: cfg.clone(),
             fitted_as_of: as_of,
             catalogue: cat.clone(),
             model,
-            context,
+            context: None,
             retention_offers,
-        })
+        };
+        Ok((rec, eligible, snapshots))
     }
 
     /// Suggestions for every customer active at `as_of`, in one batch (customers with no
@@ -514,6 +552,7 @@ impl Recommender {
             key_of.push(k);
         }
         drop(key_index);
+        tracing::debug!(seconds = t.elapsed().as_secs_f64(), "suggest: keys");
         if let (Some(model), Some(raw)) = (&self.context, &prep.raw) {
             // With context lifts a list depends on the customer's context too: the holdings
             // model's probabilities are computed once per key, the rest per customer.
@@ -521,25 +560,30 @@ impl Recommender {
                 .par_iter()
                 .map(|(key, _)| self.model.predict(&self.catalogue, key))
                 .collect();
+            tracing::debug!(
+                seconds = t.elapsed().as_secs_f64(),
+                keys = keys.len(),
+                "suggest: holdings model per key"
+            );
+            let parts = RationaleParts::new(&self.catalogue, &customers.segments);
+            let encoding = model.spec.encoding(customers, &tables.profile);
             let lists = targets
                 .par_iter()
                 .zip(key_of.par_iter())
                 .with_min_len(1_024)
-                .map_init(Vec::new, |ctx, (&(c, risk), &k)| {
-                    let (key, seg) = &keys[k as usize];
-                    model
-                        .spec
-                        .encode(customers, &tables.profile, prep.day, c, &raw[c], ctx);
-                    let ranked = self.ranked_in_context(
-                        key,
-                        &base[k as usize],
-                        &customers.segments[*seg],
-                        &prep.eligible[*seg],
-                        model,
-                        ctx,
-                    );
-                    self.suggest_one(customers, prep, c, risk, &ranked)
-                })
+                .map_init(
+                    || (Vec::new(), Vec::new()),
+                    |(ctx, lift), (&(c, risk), &k)| {
+                        let (key, seg) = &keys[k as usize];
+                        encoding.encode(customers, prep.day, c, &raw[c], ctx);
+                        model.lifts_into(ctx, lift);
+                        let base = &base[k as usize];
+                        let ranked = self.ranked_in_context(key, base, &prep.eligible[*seg], lift);
+                        self.suggest_one_in_context(customers, prep, c, risk, &ranked, |g, x, p| {
+                            self.context_suggestion(p, g, x, base, &parts, *seg, model, ctx)
+                        })
+                    },
+                )
                 .collect();
             tracing::debug!(seconds = t.elapsed().as_secs_f64(), "suggest: lists built");
             return lists;
@@ -613,38 +657,65 @@ impl Recommender {
             .collect()
     }
 
-    /// The adoption suggestions of one customer with context lifts: probability = holdings
-    /// model × the lifts of its context, ranked by expected gain (the top `top_k + 2`).
+    /// The adoption candidates of one customer with context lifts, `(gain, probability,
+    /// product)` best first: probability = holdings model × the lifts of its context (`lift`:
+    /// their product per product), ranked by expected gain; the top `top_k + 2` (spares for
+    /// products that right-sizing or retention already took).
     fn ranked_in_context(
         &self,
         key: &[u64],
         base: &[(f64, Evidence)],
-        segment: &str,
         eligible: &[bool],
-        model: &ContextModel,
-        ctx: &[u8],
-    ) -> Vec<ProductSuggestion> {
+        lift: &[f64],
+    ) -> Vec<(f64, f64, usize)> {
         let cat = &self.catalogue;
         let held = &key[1..];
-        let mut ranked: Vec<(f64, f64, usize)> = (0..cat.len())
-            .filter(|&p| base[p].0 > 0.0 && eligible[p] && !adoption::has(held, p))
-            .map(|p| {
-                let prob = (base[p].0 * model.lift(ctx, p)).min(MAX_PROBABILITY);
-                (prob * cat.products[p].monthly_margin(), prob, p)
-            })
-            .collect();
-        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
-        ranked
-            .iter()
-            .take(self.config.top_k + 2)
-            .map(|&(gain, prob, p)| {
-                let (base_prob, evidence) = base[p];
-                let mut s = adoption_suggestion(cat, p, prob, gain, evidence, segment);
-                s.rationale =
-                    context_rationale(cat, p, prob, base_prob, evidence, segment, model, ctx);
-                s
-            })
-            .collect()
+        let keep = self.config.top_k + 2;
+        let mut top: Vec<(f64, f64, usize)> = Vec::with_capacity(keep + 1);
+        for p in 0..cat.len() {
+            if base[p].0 <= 0.0 || !eligible[p] || adoption::has(held, p) {
+                continue;
+            }
+            let prob = (base[p].0 * lift[p]).min(MAX_PROBABILITY);
+            let gain = prob * cat.products[p].monthly_margin();
+            // Insertion into the few best so far (ties: lower product index first, as a
+            // stable sort by gain would give).
+            if top.len() == keep && gain <= top[keep - 1].0 {
+                continue;
+            }
+            let at = top.partition_point(|t| t.0 >= gain);
+            top.insert(at, (gain, prob, p));
+            top.truncate(keep);
+        }
+        top
+    }
+
+    /// The suggestion of adoption candidate `p` of the context path, with its rationale.
+    #[allow(clippy::too_many_arguments)]
+    fn context_suggestion(
+        &self,
+        p: usize,
+        gain: f64,
+        prob: f64,
+        base: &[(f64, Evidence)],
+        parts: &RationaleParts,
+        segment: usize,
+        model: &ContextModel,
+        ctx: &[u8],
+    ) -> ProductSuggestion {
+        let cat = &self.catalogue;
+        let (base_prob, evidence) = base[p];
+        let product = &cat.products[p];
+        ProductSuggestion {
+            product_id: product.id.clone(),
+            product_name: product.name.clone(),
+            category: product.category.clone(),
+            kind: SuggestionKind::Adoption,
+            expected_gain: gain,
+            adoption_probability: prob,
+            monthly_saving: None,
+            rationale: context_rationale(parts, segment, p, prob, base_prob, evidence, model, ctx),
+        }
     }
 
     fn suggest_one(
@@ -654,6 +725,51 @@ impl Recommender {
         c: usize,
         risk: Option<f64>,
         ranked: &[ProductSuggestion],
+    ) -> Vec<ProductSuggestion> {
+        let mut list = self.fixed_suggestions(customers, prep, c, risk);
+        let room = self.config.top_k.saturating_sub(list.len());
+        let extra = ranked
+            .iter()
+            .filter(|s| list.iter().all(|t| t.product_id != s.product_id))
+            .take(room)
+            .cloned()
+            .collect::<Vec<_>>();
+        list.extend(extra);
+        list
+    }
+
+    /// [`suggest_one`](Self::suggest_one) from ranked candidates `(gain, probability, product)`
+    /// of the context path: only the adoptions that make the list get a rationale written.
+    fn suggest_one_in_context(
+        &self,
+        customers: &Customers,
+        prep: &Prepared,
+        c: usize,
+        risk: Option<f64>,
+        ranked: &[(f64, f64, usize)],
+        make: impl Fn(f64, f64, usize) -> ProductSuggestion,
+    ) -> Vec<ProductSuggestion> {
+        let cat = &self.catalogue;
+        let mut list = self.fixed_suggestions(customers, prep, c, risk);
+        let room = self.config.top_k.saturating_sub(list.len());
+        let extra = ranked
+            .iter()
+            .filter(|&&(_, _, p)| list.iter().all(|t| t.product_id != cat.products[p].id))
+            .take(room)
+            .map(|&(gain, prob, p)| make(gain, prob, p))
+            .collect::<Vec<_>>();
+        list.extend(extra);
+        list
+    }
+
+    /// The suggestions that come before adoptions: right-sizing, then a retention offer for a
+    /// customer at risk.
+    fn fixed_suggestions(
+        &self,
+        customers: &Customers,
+        prep: &Prepared,
+        c: usize,
+        risk: Option<f64>,
     ) -> Vec<ProductSuggestion> {
         let cat = &self.catalogue;
         let k = self.config.top_k;
@@ -672,16 +788,6 @@ impl Recommender {
                     list.push(s);
                 }
             }
-        }
-        if list.len() < k {
-            let room = k - list.len();
-            let extra = ranked
-                .iter()
-                .filter(|s| list.iter().all(|t| t.product_id != s.product_id))
-                .take(room)
-                .cloned()
-                .collect::<Vec<_>>();
-            list.extend(extra);
         }
         list
     }
@@ -778,58 +884,151 @@ fn evidence_phrase(evidence: Evidence, segment: &str) -> String {
     }
 }
 
-/// "12.4% likely within 90 days: 4.1% of smb customers holding the same products added it,
-/// 3.0× as often with voice use in the top quarter of the segment; margin 3.90/month".
+/// The fixed pieces of context rationales, written once per run: who an estimate rests on
+/// (per segment and evidence level) and each product's margin clause.
+struct RationaleParts {
+    /// `who[segment][evidence as usize]`.
+    who: Vec<[String; 4]>,
+    /// "; margin 6.48/month" per product.
+    margin: Vec<String>,
+}
+
+impl RationaleParts {
+    fn new(cat: &Catalogue, segments: &[String]) -> Self {
+        let levels = [
+            Evidence::SameProducts,
+            Evidence::SameCategories,
+            Evidence::Segment,
+            Evidence::Global,
+        ];
+        RationaleParts {
+            who: segments
+                .iter()
+                .map(|s| levels.map(|e| evidence_phrase(e, s)))
+                .collect(),
+            margin: cat
+                .products
+                .iter()
+                .map(|p| format!("; margin {:.2}/month", p.monthly_margin()))
+                .collect(),
+        }
+    }
+}
+
+fn evidence_index(e: Evidence) -> usize {
+    match e {
+        Evidence::SameProducts => 0,
+        Evidence::SameCategories => 1,
+        Evidence::Segment => 2,
+        Evidence::Global => 3,
+    }
+}
+
+/// Appends `x` with one decimal, as `{:.1}` would print it (to within the last digit's
+/// rounding), from integers: float formatting was most of the cost of a million rationales.
+fn push_one_decimal(out: &mut String, x: f64) {
+    use std::fmt::Write;
+    if !x.is_finite() || x.abs() >= 1e15 {
+        let _ = write!(out, "{x:.1}");
+        return;
+    }
+    let v = (x * 10.0).round() as i64;
+    if v < 0 {
+        out.push('-');
+    }
+    let v = v.unsigned_abs();
+    let _ = write!(out, "{}.{}", v / 10, v % 10);
+}
+
+/// "23.4% likely within 90 days: 3.1% of consumer customers holding the same products added
+/// it, 7.5x as often with voice use in the top 10% of the segment; margin 6.48/month".
 #[allow(clippy::too_many_arguments)]
 fn context_rationale(
-    cat: &Catalogue,
+    parts: &RationaleParts,
+    segment: usize,
     p: usize,
     prob: f64,
     base: f64,
     evidence: Evidence,
-    segment: &str,
     model: &ContextModel,
     ctx: &[u8],
 ) -> String {
-    let who = evidence_phrase(evidence, segment);
-    let margin = cat.products[p].monthly_margin();
-    match model.strongest(ctx, p, NOTABLE_LIFT) {
-        Some((label, x)) => format!(
-            "{:.1}% likely within 90 days: {:.1}% of {who} added it, {x:.1}x as often with \
-             {label}; margin {margin:.2}/month",
-            prob * 100.0,
-            base * 100.0,
-        ),
-        None => format!(
-            "{:.1}% likely within 90 days ({:.1}% of {who} added it); margin {margin:.2}/month",
-            prob * 100.0,
-            base * 100.0,
-        ),
+    let who = &parts.who[segment][evidence_index(evidence)];
+    let strongest = model.strongest(ctx, p, NOTABLE_LIFT);
+    let mut out = String::with_capacity(160);
+    push_one_decimal(&mut out, prob * 100.0);
+    out.push_str(if strongest.is_some() {
+        "% likely within 90 days: "
+    } else {
+        "% likely within 90 days ("
+    });
+    push_one_decimal(&mut out, base * 100.0);
+    out.push_str("% of ");
+    out.push_str(who);
+    match strongest {
+        Some((label, x)) => {
+            out.push_str(" added it, ");
+            push_one_decimal(&mut out, x);
+            out.push_str("x as often with ");
+            out.push_str(label);
+        }
+        None => out.push_str(" added it)"),
     }
+    out.push_str(&parts.margin[p]);
+    out
 }
 
-/// Fits the context lifts on the training snapshots: contexts read at each snapshot's day,
-/// quartile edges from the newest one, at most `cfg.context_rows` customer-days (a seeded
-/// sample beyond).
+/// The context signals of every customer on each of `days`, with the capacity of the data
+/// plan held on that day.
+fn read_context(
+    wh: &Warehouse,
+    tables: &Tables,
+    days: &[i32],
+    ticket_categories: &[String],
+) -> Result<Vec<Vec<Raw>>, RecommendError> {
+    let t = std::time::Instant::now();
+    let customers = &tables.customers;
+    let (signals, capacities) = rayon::join(
+        || context::read_signals(wh, customers, days, ticket_categories),
+        || {
+            context::plan_capacity(
+                &tables.catalogue,
+                &tables.assignments,
+                customers.len(),
+                days,
+            )
+        },
+    );
+    let mut signals = signals?;
+    for (day, capacity) in signals.iter_mut().zip(capacities) {
+        for (x, c) in day.iter_mut().zip(capacity) {
+            x.capacity = c;
+        }
+    }
+    tracing::debug!(
+        seconds = t.elapsed().as_secs_f64(),
+        days = days.len(),
+        "context: signals read"
+    );
+    Ok(signals)
+}
+
+/// Fits the context lifts on the training snapshots: `raw[k]` holds the signals on snapshot
+/// `k`'s day, decile edges come from the newest one, at most `cfg.context_rows`
+/// customer-days (a seeded sample beyond).
 #[allow(clippy::too_many_arguments)]
 fn fit_context(
-    wh: &Warehouse,
     tables: &Tables,
     eligible: &[Vec<bool>],
     snapshots: &[Snapshot],
     model: &AdoptionModel,
     cfg: &RecommendConfig,
     ticket_categories: Vec<String>,
+    raw: Vec<Vec<Raw>>,
 ) -> Result<ContextModel, RecommendError> {
+    let t = std::time::Instant::now();
     let (cat, customers) = (&tables.catalogue, &tables.customers);
     let days: Vec<i32> = snapshots.iter().map(|s| s.0).collect();
-    let mut raw = context::read_signals(wh, customers, &days, &ticket_categories)?;
-    for (k, r) in raw.iter_mut().enumerate() {
-        let capacity = context::plan_capacity(cat, &tables.assignments, customers.len(), days[k]);
-        for (x, c) in r.iter_mut().zip(capacity) {
-            x.capacity = c;
-        }
-    }
     let newest = days
         .iter()
         .enumerate()
@@ -845,6 +1044,8 @@ fn fit_context(
         &raw[newest],
         &active(newest).collect::<Vec<_>>(),
     );
+    tracing::debug!(seconds = t.elapsed().as_secs_f64(), "context: spec fitted");
+    let encoding = spec.encoding(customers, &tables.profile);
     let total: usize = (0..days.len()).map(|k| active(k).count()).sum();
     let keep = cfg.context_rows as f64 / total.max(1) as f64;
     let np = cat.len();
@@ -876,7 +1077,7 @@ fn fit_context(
             for (p, a) in added.iter_mut().enumerate() {
                 *a = u8::from(base[p] > 0.0 && adoption::has(adopted.row(c), p));
             }
-            spec.encode(customers, &tables.profile, *day, c, &raw[k][c], &mut ctx);
+            encoding.encode(customers, *day, c, &raw[k][c], &mut ctx);
             rows.push(base, &added, &ctx);
         }
     }
@@ -930,18 +1131,12 @@ fn prepare(
         || rightsize::PlanInputs::collect(wh, catalogue, customers, asg, d),
         || {
             ticket_categories
-                .map(|v| context::read_signals(wh, customers, &[d], v))
+                .map(|v| read_context(wh, tables, &[d], v))
                 .transpose()
         },
     );
     let plans = plans?;
-    let raw = raw?.and_then(|mut r| r.pop()).map(|mut r| {
-        let capacity = context::plan_capacity(catalogue, asg, customers.len(), d);
-        for (x, c) in r.iter_mut().zip(capacity) {
-            x.capacity = c;
-        }
-        r
-    });
+    let raw = raw?.and_then(|mut r| r.pop());
     let overage = plans.recent_overage.clone();
     tracing::debug!(seconds = t.elapsed().as_secs_f64(), "suggest: plan inputs");
     let active = (0..customers.len())

@@ -55,7 +55,7 @@ fn check_rankings(wh: &Warehouse, context: bool) {
         context,
         ..RecommendConfig::default()
     };
-    let mut ids: Vec<String> = Customers::from_warehouse(&wh).expect("customers").ids[..]
+    let mut ids: Vec<String> = Customers::from_warehouse(wh).expect("customers").ids[..]
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -65,10 +65,10 @@ fn check_rankings(wh: &Warehouse, context: bool) {
         .map(|i| if i % 2 == 0 { 0.5 } else { 0.05 })
         .collect();
     let risk: HashMap<String, f64> = ids.iter().cloned().zip(probability.clone()).collect();
-    let (rec, by_id) = Recommender::fit_and_suggest(&wh, as_of, &cfg, Some(&risk)).expect("map");
+    let (rec, by_id) = Recommender::fit_and_suggest(wh, as_of, &cfg, Some(&risk)).expect("map");
     let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let (_, aligned) =
-        Recommender::fit_and_suggest_for(&wh, as_of, &cfg, &id_refs, Some(&probability))
+        Recommender::fit_and_suggest_for(wh, as_of, &cfg, &id_refs, Some(&probability))
             .expect("aligned");
 
     // Same lists, in the caller's order; unknown or inactive customers get an empty list.
@@ -91,9 +91,9 @@ fn check_rankings(wh: &Warehouse, context: bool) {
     );
 
     // Each list again, ranking the customer's own key with no sharing between customers.
-    let tables = Tables::read(&wh, rec.catalogue.clone()).expect("tables");
+    let tables = Tables::read(wh, rec.catalogue.clone()).expect("tables");
     let prep =
-        prepare(&wh, &rec.catalogue, as_of, &tables, rec.ticket_categories()).expect("prepare");
+        prepare(wh, &rec.catalogue, as_of, &tables, rec.ticket_categories()).expect("prepare");
     assert_eq!(rec.context.is_some(), context);
     assert_eq!(prep.raw.is_some(), context);
     let mut ctx = Vec::new();
@@ -108,25 +108,45 @@ fn check_rankings(wh: &Warehouse, context: bool) {
             prep.holdings.row(i),
         );
         let seg = c.segment[i] as usize;
-        let own = match (&rec.context, &prep.raw) {
+        let r = risk.get(c.ids[i]).copied();
+        let expected = match (&rec.context, &prep.raw) {
             (Some(model), Some(raw)) => {
                 let base = rec.model.predict(&rec.catalogue, &buf);
                 model
                     .spec
-                    .encode(c, &tables.profile, prep.day, i, &raw[i], &mut ctx);
-                rec.ranked_in_context(
-                    &buf,
-                    &base,
-                    &c.segments[seg],
-                    &prep.eligible[seg],
-                    model,
-                    &ctx,
-                )
+                    .encoding(c, &tables.profile)
+                    .encode(c, prep.day, i, &raw[i], &mut ctx);
+                // Each product's lift on its own (not the one-pass product of rows).
+                let lift: Vec<f64> = (0..rec.catalogue.len())
+                    .map(|p| model.lift(&ctx, p))
+                    .collect();
+                let ranked = rec.ranked_in_context(&buf, &base, &prep.eligible[seg], &lift);
+                // The same ranking by a full sort of every candidate.
+                let mut all: Vec<(f64, usize)> = (0..rec.catalogue.len())
+                    .filter(|&p| {
+                        base[p].0 > 0.0
+                            && prep.eligible[seg][p]
+                            && !adoption::has(prep.holdings.row(i), p)
+                    })
+                    .map(|p| {
+                        let prob = (base[p].0 * lift[p]).min(MAX_PROBABILITY);
+                        (prob * rec.catalogue.products[p].monthly_margin(), p)
+                    })
+                    .collect();
+                all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                let by_sort: Vec<usize> = all.iter().take(ranked.len()).map(|x| x.1).collect();
+                let by_insertion: Vec<usize> = ranked.iter().map(|x| x.2).collect();
+                assert_eq!(by_insertion, by_sort, "{}", c.ids[i]);
+                let parts = RationaleParts::new(&rec.catalogue, &c.segments);
+                rec.suggest_one_in_context(c, &prep, i, r, &ranked, |g, x, p| {
+                    rec.context_suggestion(p, g, x, &base, &parts, seg, model, &ctx)
+                })
             }
-            _ => rec.ranked_adoptions(&buf, &c.segments[seg], &prep.eligible[seg]),
+            _ => {
+                let own = rec.ranked_adoptions(&buf, &c.segments[seg], &prep.eligible[seg]);
+                rec.suggest_one(c, &prep, i, r, &own)
+            }
         };
-        let r = risk.get(c.ids[i]).copied();
-        let expected = rec.suggest_one(c, &prep, i, r, &own);
         assert_eq!(by_id[c.ids[i]], expected, "{}", c.ids[i]);
         holdings_per_group
             .entry((c.segment[i], prep.overage[i]))
@@ -136,6 +156,18 @@ fn check_rankings(wh: &Warehouse, context: bool) {
     // The check means something: customers of one segment and overage flag hold different
     // product sets, i.e. many distinct keys share a segment.
     assert!(holdings_per_group.values().any(|h| h.len() >= 5));
+}
+
+#[test]
+fn one_decimal_matches_float_formatting() {
+    for x in [
+        0.0, 0.04, 0.05, 0.06, 1.25, 3.15159, 7.5, 12.349, 99.96, 100.0, 2.0e6, -3.27,
+    ] {
+        let mut s = String::new();
+        push_one_decimal(&mut s, x);
+        let expected = format!("{:.1}", (x * 10.0_f64).round() / 10.0);
+        assert_eq!(s, expected, "{x}");
+    }
 }
 
 #[test]
