@@ -614,6 +614,7 @@ fn an_uplift_model_in_the_registry_gives_expected_uplift_and_saved_value_ranking
             treated: logit(-2.0, 0.0),
             control: logit(-1.0, 0.5),
             training_rows: 100,
+            relative_range: None,
         },
     };
     artifact.save(&models).expect("save");

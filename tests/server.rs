@@ -1060,6 +1060,7 @@ async fn serves_a_generated_warehouse_with_a_trained_champion() {
             treated: logit(-2.0),
             control: logit(-1.0),
             training_rows: 50,
+            relative_range: None,
         },
     }
     .save(&models)

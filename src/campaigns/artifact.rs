@@ -143,7 +143,9 @@ impl UpliftArtifact {
     ///
     /// Relative, because the model is fitted on campaign targets, a population selected for
     /// risk: its absolute churn levels do not carry over to every customer, its relative effect
-    /// carries over better. The scoring stage multiplies it by the champion's calibrated risk.
+    /// carries over better — within the range it took on those targets (5th to 95th
+    /// percentile, [`UpliftModel::relative_range`]). The scoring stage multiplies it by the
+    /// champion's calibrated risk.
     pub fn relative_reduction_rows(
         &self,
         features: &DataFrame,
@@ -161,7 +163,7 @@ impl UpliftArtifact {
                 self.model
                     .predict(&x, width)
                     .into_iter()
-                    .map(|(treated, control)| relative_reduction(treated, control)),
+                    .map(|(treated, control)| self.model.relative(treated, control)),
             );
             offset += len;
         }

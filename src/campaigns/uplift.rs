@@ -297,6 +297,13 @@ pub struct UpliftModel {
     /// 90-day churn of control targets (also the decile risk proxy).
     pub control: Logit,
     pub training_rows: usize,
+    /// The 5th and 95th percentiles of the relative churn reduction `1 − μ₁/μ₀` over the rows
+    /// it was fitted on. Scoring keeps a customer's relative reduction within them: for a
+    /// customer unlike any campaign target the two regressions extrapolate, and their ratio
+    /// can claim an offer makes a customer certain to leave (or to stay). `None` in files
+    /// written before it was kept.
+    #[serde(default)]
+    pub relative_range: Option<[f64; 2]>,
 }
 
 impl UpliftModel {
@@ -308,12 +315,40 @@ impl UpliftModel {
     ) -> Result<UpliftModel, CampaignError> {
         let treated: Vec<usize> = rows.iter().copied().filter(|&i| data.treated[i]).collect();
         let control: Vec<usize> = rows.iter().copied().filter(|&i| !data.treated[i]).collect();
-        Ok(UpliftModel {
+        let mut model = UpliftModel {
             feature_names: data.feature_names.clone(),
             treated: Logit::fit(data, &treated, cfg.l2, "treatment")?,
             control: Logit::fit(data, &control, cfg.l2, "control")?,
             training_rows: rows.len(),
-        })
+            relative_range: None,
+        };
+        let w = data.width.max(1);
+        let mut r: Vec<f64> = rows
+            .iter()
+            .filter_map(|&i| <[f64]>::get(&data.x, i * w..(i + 1) * w))
+            .map(|row| {
+                super::artifact::relative_reduction(
+                    model.treated.predict(row),
+                    model.control.predict(row),
+                )
+            })
+            .filter(|r| r.is_finite())
+            .collect();
+        if !r.is_empty() {
+            r.sort_by(f64::total_cmp);
+            let at = |q: f64| r[((r.len() - 1) as f64 * q).round() as usize];
+            model.relative_range = Some([at(0.05), at(0.95)]);
+        }
+        Ok(model)
+    }
+
+    /// `1 − μ₁/μ₀` kept within [`UpliftModel::relative_range`].
+    pub fn relative(&self, treated: f64, control: f64) -> f64 {
+        let r = super::artifact::relative_reduction(treated, control);
+        match self.relative_range {
+            Some([lo, hi]) => r.clamp(lo, hi),
+            None => r,
+        }
     }
 
     /// Checks a loaded model: both regressions fit the feature list, coefficients finite.
