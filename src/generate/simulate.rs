@@ -161,7 +161,7 @@ impl Customer {
         let n = self.bills.partition_point(|b| b.date <= end);
         let known = &self.bills[..n];
         let mut s = Signals {
-            products: self.holdings.len() as u32,
+            products: (self.holdings.len() + self.addons.len()) as u32,
             ..Signals::default()
         };
         if n >= 4 {
