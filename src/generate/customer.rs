@@ -449,13 +449,8 @@ impl Customer {
     }
 
     pub fn add_holding(&mut self, product: usize, fee: f64, day: i32) -> usize {
-        self.holdings.push(Holding {
-            product: product as u8,
-            fee,
-            start: day,
-            seq: self.next_assignment,
-        });
-        self.next_assignment += 1;
+        let h = self.new_holding(product, fee, day);
+        self.holdings.push(h);
         self.holdings.len() - 1
     }
 
@@ -724,13 +719,20 @@ impl Customer {
     /// Adds an add-on starting on `day` at the list fee less `promo`.
     pub fn add_addon(&mut self, product: usize, day: i32, promo: f64) {
         let fee = cents(self.list_fee(product) * (1.0 - promo));
-        self.addons.push(Holding {
+        let h = self.new_holding(product, fee, day);
+        self.addons.push(h);
+    }
+
+    /// A holding with the next assignment number.
+    fn new_holding(&mut self, product: usize, fee: f64, day: i32) -> Holding {
+        let h = Holding {
             product: product as u8,
             fee,
             start: day,
             seq: self.next_assignment,
-        });
+        };
         self.next_assignment += 1;
+        h
     }
 
     /// Contract position on `day`.

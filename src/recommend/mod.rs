@@ -703,19 +703,9 @@ impl Recommender {
         model: &ContextModel,
         ctx: &[u8],
     ) -> ProductSuggestion {
-        let cat = &self.catalogue;
         let (base_prob, evidence) = base[p];
-        let product = &cat.products[p];
-        ProductSuggestion {
-            product_id: product.id.clone(),
-            product_name: product.name.clone(),
-            category: product.category.clone(),
-            kind: SuggestionKind::Adoption,
-            expected_gain: gain,
-            adoption_probability: prob,
-            monthly_saving: None,
-            rationale: context_rationale(parts, segment, p, prob, base_prob, evidence, model, ctx),
-        }
+        let rationale = context_rationale(parts, segment, p, prob, base_prob, evidence, model, ctx);
+        adoption_row(&self.catalogue, p, prob, gain, rationale)
     }
 
     fn suggest_one(
@@ -856,6 +846,23 @@ fn adoption_suggestion(
 ) -> ProductSuggestion {
     let product = &cat.products[p];
     let who = evidence_phrase(evidence, segment);
+    let rationale = format!(
+        "{:.1}% of {who} added it within 90 days; margin {:.2}/month",
+        prob * 100.0,
+        product.monthly_margin()
+    );
+    adoption_row(cat, p, prob, gain, rationale)
+}
+
+/// An adoption suggestion of product `p`.
+fn adoption_row(
+    cat: &Catalogue,
+    p: usize,
+    prob: f64,
+    gain: f64,
+    rationale: String,
+) -> ProductSuggestion {
+    let product = &cat.products[p];
     ProductSuggestion {
         product_id: product.id.clone(),
         product_name: product.name.clone(),
@@ -864,11 +871,7 @@ fn adoption_suggestion(
         expected_gain: gain,
         adoption_probability: prob,
         monthly_saving: None,
-        rationale: format!(
-            "{:.1}% of {who} added it within 90 days; margin {:.2}/month",
-            prob * 100.0,
-            product.monthly_margin()
-        ),
+        rationale,
     }
 }
 
