@@ -111,7 +111,7 @@ impl Default for RecommendConfig {
 }
 
 /// Rounds of iterative proportional fitting of the context lifts.
-const LIFT_ROUNDS: usize = 4;
+const LIFT_ROUNDS: usize = 3;
 /// A context value is named in a rationale when it raises the probability this much.
 const NOTABLE_LIFT: f64 = 1.5;
 /// Adoption probabilities are capped here (a product of lifts can overshoot).
