@@ -357,6 +357,13 @@ impl From<Format> for FileFormat {
     }
 }
 
+/// mimalloc instead of glibc's malloc: a 1M-customer scoring run makes tens of millions of
+/// small allocations from two threads (suggestion texts, reasons), and glibc's per-thread
+/// arenas grew their heaps page by page (half the time of the suggestion lists went to
+/// `sysmalloc`). BENCHMARKS.md, session 4.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
